@@ -1,0 +1,1 @@
+"""Keten ssiwallet: the core credential library, the holder wallet, its TUI and CLI."""

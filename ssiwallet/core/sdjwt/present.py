@@ -1,0 +1,122 @@
+"""Holder side (RFC 9901 §7.2): choose disclosures by claim path, add key binding.
+
+Paths are tuples of object names and array indices into the *fully disclosed* payload;
+``None`` stands for every element of an array (as in DCQL claims path pointers).
+Disclosing a path releases the disclosures of every enclosing selectively disclosable
+container (without them the digest could not be placed) and everything inside the value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from ssiwallet.core.jws import sign_compact
+from ssiwallet.core.keys import PrivateKey
+from ssiwallet.core.sdjwt.disclosure import DEFAULT_SD_ALG, digest, parse_disclosure
+from ssiwallet.core.sdjwt.process import Path, Processed, process
+from ssiwallet.core.sdjwt.serialize import SdJwt
+from ssiwallet.core.sdjwt.verify import decode_unverified_payload
+from ssiwallet.errors import SdJwtError
+
+PathPattern = Sequence[str | int | None]
+
+
+def holder_view(sd_jwt: SdJwt) -> Processed:
+    """Process the SD-JWT with all its disclosures (the holder's complete view)."""
+    payload = decode_unverified_payload(sd_jwt)
+    sd_alg = payload.get("_sd_alg", DEFAULT_SD_ALG)
+    return process(payload, [parse_disclosure(d) for d in sd_jwt.disclosures], sd_alg)
+
+
+def _matches(pattern: PathPattern, path: Path) -> bool:
+    if len(path) < len(pattern):
+        return False
+    for want, have in zip(pattern, path, strict=False):
+        if want is None:
+            if not isinstance(have, int):
+                return False
+        elif want != have or isinstance(want, bool):
+            return False
+    return True
+
+
+def _exists(claims: Any, pattern: PathPattern) -> bool:
+    level = [claims]
+    for step in pattern:
+        nxt: list[Any] = []
+        for node in level:
+            if step is None and isinstance(node, list):
+                nxt.extend(node)
+            elif isinstance(step, str) and isinstance(node, dict) and step in node:
+                nxt.append(node[step])
+            elif (isinstance(step, int) and not isinstance(step, bool)
+                  and isinstance(node, list) and 0 <= step < len(node)):
+                nxt.append(node[step])
+        level = nxt
+    return bool(level)
+
+
+def select_disclosures(view: Processed, paths: Iterable[PathPattern], *,
+                       strict: bool = True) -> list[str]:
+    """The encoded disclosures needed to reveal ``paths``, in issuance order.
+
+    Raises:
+        SdJwtError: ``sdjwt.unknown_path`` when ``strict`` and a path names no claim.
+    """
+    wanted: set[str] = set()
+    for pattern in paths:
+        pattern = tuple(pattern)
+        if strict and not _exists(view.claims, pattern):
+            raise SdJwtError(f"no claim at path {list(pattern)}", code="sdjwt.unknown_path")
+        for path, disclosure in view.provenance.items():
+            # enclosing containers, the claim itself, and everything below it
+            if (len(path) <= len(pattern) and _matches(pattern[: len(path)], path)) or (
+                    _matches(pattern, path)):
+                wanted.add(disclosure.encoded)
+    return [d.encoded for d in view.provenance.values() if d.encoded in wanted]
+
+
+def present(sd_jwt: SdJwt, paths: Iterable[PathPattern], *, holder_key: PrivateKey | None,
+            nonce: str | None = None, aud: str | None = None, iat: int | None = None,
+            strict: bool = True) -> SdJwt:
+    """Build an SD-JWT (+KB when ``holder_key`` is given) disclosing only ``paths``."""
+    view = holder_view(sd_jwt)
+    order = {d: i for i, d in enumerate(sd_jwt.disclosures)}
+    chosen = sorted(select_disclosures(view, paths, strict=strict), key=order.__getitem__)
+    presentation = replace(sd_jwt, disclosures=tuple(chosen), kb_jwt=None)
+    if holder_key is None:
+        return presentation
+    if nonce is None or aud is None or iat is None:
+        raise SdJwtError("key binding needs nonce, aud and iat", code="sdjwt.kb_invalid")
+    return replace(presentation, kb_jwt=make_kb_jwt(presentation, holder_key,
+                                                    nonce=nonce, aud=aud, iat=iat))
+
+
+def make_kb_jwt(presentation: SdJwt, holder_key: PrivateKey, *, nonce: str, aud: str,
+                iat: int, extra: Mapping[str, Any] | None = None) -> str:
+    """Sign a KB-JWT over ``presentation`` (§4.3)."""
+    sd_alg = decode_unverified_payload(presentation).get("_sd_alg", DEFAULT_SD_ALG)
+    payload = {"nonce": nonce, "aud": aud, "iat": iat,
+               "sd_hash": digest(presentation.sd_part(), sd_alg), **(extra or {})}
+    return sign_compact({"typ": "kb+jwt"}, payload, holder_key)
+
+
+def paths_from_selection(selection: Any, prefix: Path = ()) -> list[Path]:
+    """Turn a nested selection (``{"address": {"street": True}}``, ``[False, True]``) into
+    paths: ``True`` selects, ``False``/``None`` skip, containers recurse."""
+    out: list[Path] = []
+    if selection is True:
+        return [prefix]
+    if isinstance(selection, Mapping):
+        for name, sub in selection.items():
+            out.extend(paths_from_selection(sub, (*prefix, str(name))))
+    elif isinstance(selection, list):
+        for index, sub in enumerate(selection):
+            out.extend(paths_from_selection(sub, (*prefix, index)))
+    return out
+
+
+__all__ = ["holder_view", "select_disclosures", "present", "make_kb_jwt",
+           "paths_from_selection"]

@@ -1,0 +1,127 @@
+"""RFC 9901 §7.1 steps 3–5: replace embedded digests by the disclosed values.
+
+Pure over (payload, disclosures). Besides the processed payload it returns, for each
+place a disclosure filled, the *path* (in the fully processed document) it filled, so the
+holder can later choose disclosures by claim path and the SD-JWT VC profile can tell a
+plaintext claim from a disclosed one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ssiwallet.core.sdjwt.disclosure import FORBIDDEN_NAMES, Disclosure
+from ssiwallet.errors import SdJwtError
+
+Path = tuple[str | int, ...]
+MAX_DEPTH = 100
+
+
+@dataclass(frozen=True)
+class Processed:
+    """The processed payload and which disclosure produced which path."""
+
+    claims: dict[str, Any]
+    provenance: dict[Path, Disclosure]
+
+
+class _Processor:
+    def __init__(self, disclosures: Iterable[Disclosure], sd_alg: str) -> None:
+        self.by_digest: dict[str, Disclosure] = {}
+        for disclosure in disclosures:
+            key = disclosure.digest(sd_alg)
+            if key in self.by_digest:
+                raise SdJwtError("the same disclosure is presented twice",
+                                 code="sdjwt.duplicate_disclosure")
+            self.by_digest[key] = disclosure
+        self.seen: set[str] = set()
+        self.used: set[str] = set()
+        self.provenance: dict[Path, Disclosure] = {}
+
+    def _claim_digest(self, value: object) -> str:
+        if not isinstance(value, str):
+            raise SdJwtError("embedded digest must be a string", code="sdjwt.malformed_sd")
+        if value in self.seen:
+            raise SdJwtError(f"digest {value} appears more than once",
+                             code="sdjwt.duplicate_digest")
+        self.seen.add(value)
+        return value
+
+    def walk(self, value: Any, path: Path, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise SdJwtError("SD-JWT nesting too deep", code="sdjwt.too_deep")
+        if isinstance(value, dict):
+            return self._object(value, path, depth)
+        if isinstance(value, list):
+            return self._array(value, path, depth)
+        return value
+
+    def _object(self, obj: dict[str, Any], path: Path, depth: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, member in obj.items():
+            if name != "_sd":
+                out[name] = self.walk(member, (*path, name), depth + 1)
+        if "_sd" not in obj:
+            return out
+        digests = obj["_sd"]
+        if not isinstance(digests, list):
+            raise SdJwtError("_sd must be an array of digests", code="sdjwt.malformed_sd")
+        for item in digests:
+            found = self.by_digest.get(self._claim_digest(item))
+            if found is None:
+                continue  # a decoy, or a claim the holder did not disclose
+            if found.name is None:
+                raise SdJwtError("array-element disclosure referenced from an object _sd",
+                                 code="sdjwt.disclosure_wrong_shape")
+            if found.name in FORBIDDEN_NAMES:
+                raise SdJwtError(f"disclosure claims the reserved name {found.name!r}",
+                                 code="sdjwt.forbidden_claim_name")
+            if found.name in out:
+                raise SdJwtError(f"disclosed claim {found.name!r} already exists",
+                                 code="sdjwt.claim_exists")
+            self.used.add(item)
+            claim_path = (*path, found.name)
+            self.provenance[claim_path] = found
+            out[found.name] = self.walk(found.value, claim_path, depth + 1)
+        return out
+
+    def _array(self, arr: list[Any], path: Path, depth: int) -> list[Any]:
+        out: list[Any] = []
+        for element in arr:
+            if isinstance(element, dict) and len(element) == 1 and "..." in element:
+                digest = self._claim_digest(element["..."])
+                found = self.by_digest.get(digest)
+                if found is None:
+                    continue  # undisclosed or decoy element: removed (§7.1 step 3.4)
+                if found.name is not None:
+                    raise SdJwtError("object-property disclosure referenced from an array",
+                                     code="sdjwt.disclosure_wrong_shape")
+                self.used.add(digest)
+                element_path = (*path, len(out))
+                self.provenance[element_path] = found
+                out.append(self.walk(found.value, element_path, depth + 1))
+            else:
+                out.append(self.walk(element, (*path, len(out)), depth + 1))
+        return out
+
+
+def process(payload: dict[str, Any], disclosures: Iterable[Disclosure],
+            sd_alg: str) -> Processed:
+    """Apply §7.1 steps 3–5 and remove ``_sd_alg``.
+
+    Raises:
+        SdJwtError: ``sdjwt.duplicate_digest``, ``sdjwt.duplicate_disclosure``,
+            ``sdjwt.unreferenced_disclosure``, ``sdjwt.forbidden_claim_name``,
+            ``sdjwt.claim_exists``, ``sdjwt.disclosure_wrong_shape``, ``sdjwt.malformed_sd``.
+    """
+    processor = _Processor(disclosures, sd_alg)
+    top = {k: v for k, v in payload.items() if k != "_sd_alg"}
+    claims = processor.walk(top, (), 0)
+    unused = set(processor.by_digest) - processor.used
+    if unused:
+        names = sorted(repr(processor.by_digest[d].name) for d in unused)
+        raise SdJwtError(f"{len(unused)} disclosure(s) not referenced by any digest "
+                         f"({', '.join(names)})", code="sdjwt.unreferenced_disclosure")
+    return Processed(claims, processor.provenance)

@@ -1,0 +1,80 @@
+"""The exception tree of the ``ssiwallet`` package.
+
+Every error carries a stable, machine-readable ``code`` (``<area>.<reason>``) that services
+map to JSON (``{"error": code, "detail": ...}``) and tests assert on::
+
+    SsiError                        ssi.*
+    └── CoreError                   core.*
+        ├── InputError              json.* / b64.*     malformed bytes or JSON from outside
+        ├── JoseError               jose.*             JWS / JWK problems
+        ├── DidError                did.*              did:key parsing
+        ├── SdJwtError              sdjwt.*            RFC 9901 issuance, presentation, verification
+        │   └── VcError             vc.*               SD-JWT VC profile rules
+        ├── StatusListError         status.*           Token Status List
+        ├── DcqlError               dcql.*             DCQL query validation and matching
+        └── CredentialTypeError     credtype.*         credential types and their schemas
+
+A subclass names its reason in ``code``; raising a base class with an explicit code
+(``SdJwtError("...", code="sdjwt.x")``) is allowed where a reason has no behaviour of its own.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class SsiError(Exception):
+    """Root of every error raised by this package."""
+
+    code: ClassVar[str] = "ssi.error"
+
+    def __init__(self, detail: str, *, code: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code  # type: ignore[misc]  # instance override of the class default
+
+    def to_json(self) -> dict[str, str]:
+        """The error as the JSON body every service and CLI of the project uses."""
+        return {"error": self.code, "detail": self.detail}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.code!r}, {self.detail!r})"
+
+
+class CoreError(SsiError):
+    code = "core.error"
+
+
+class InputError(CoreError):
+    """Bytes or JSON from outside that do not meet the strict input rules."""
+
+    code = "json.invalid"
+
+
+class JoseError(CoreError):
+    code = "jose.invalid"
+
+
+class DidError(CoreError):
+    code = "did.invalid"
+
+
+class SdJwtError(CoreError):
+    code = "sdjwt.invalid"
+
+
+class VcError(SdJwtError):
+    code = "vc.invalid"
+
+
+class StatusListError(CoreError):
+    code = "status.invalid"
+
+
+class DcqlError(CoreError):
+    code = "dcql.invalid"
+
+
+class CredentialTypeError(CoreError):
+    code = "credtype.invalid"
