@@ -13,6 +13,7 @@ map to JSON (``{"error": code, "detail": ...}``) and tests assert on::
         ├── StatusListError         status.*           Token Status List
         ├── DcqlError               dcql.*             DCQL query validation and matching
         └── CredentialTypeError     credtype.*         credential types and their schemas
+            └── InvalidClaimsError  credtype.invalid_claims  (credtypes.py; lists each problem)
 
 A subclass names its reason in ``code``; raising a base class with an explicit code
 (``SdJwtError("...", code="sdjwt.x")``) is allowed where a reason has no behaviour of its own.

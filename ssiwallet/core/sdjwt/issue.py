@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from ssiwallet.core import strictjson
 from ssiwallet.core.b64 import b64u_encode
 from ssiwallet.core.jws import sign_compact
 from ssiwallet.core.keys import PrivateKey
@@ -160,4 +161,14 @@ def issue(claims: Mapping[Any, Any], key: PrivateKey, *, header: Mapping[str, An
     return IssuedSdJwt(sd_jwt, tuple(builder.disclosures), payload)
 
 
-__all__ = ["SD", "IssuedSdJwt", "issue", "random_salt", "digest"]
+__all__ = ["SD", "IssuedSdJwt", "add_signature", "issue", "random_salt", "digest"]
+
+
+def add_signature(sd_jwt: SdJwt, key: PrivateKey, header: Mapping[str, Any] | None = None,
+                  unprotected: Mapping[str, Any] | None = None) -> SdJwt:
+    """Add a further issuer signature over the same payload (general JSON serialization,
+    RFC 9901 §8.3), e.g. by a second key during a key rollover."""
+    protected = b64u_encode(strictjson.dumps({"alg": key.sign_alg, **(header or {})}).encode())
+    signature = b64u_encode(key.sign(f"{protected}.{sd_jwt.payload}".encode("ascii")))
+    extra = JwsSignature(protected, signature, dict(unprotected or {}))
+    return replace(sd_jwt, signatures=(*sd_jwt.signatures, extra))

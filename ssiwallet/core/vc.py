@@ -1,0 +1,185 @@
+"""The SD-JWT VC profile (draft-ietf-oauth-sd-jwt-vc) as Keten uses it.
+
+Header ``typ: dc+sd-jwt``; plaintext ``iss``, ``iat``, ``exp``, ``nbf``, ``vct``, ``cnf``,
+``status`` (those that steer validity may never hide in a disclosure); every subject claim
+selectively disclosable, objects recursively. The issuer key is found by a lookup given
+``(iss, kid, at=iat)``, so the registry can answer with the key that was valid *then*.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ssiwallet.core.keys import PrivateKey, PublicKey, public_key_from_jwk
+from ssiwallet.core.sdjwt import (
+    SD,
+    IssuedSdJwt,
+    KeyBindingPolicy,
+    SdJwt,
+    Verified,
+    issue,
+    parse,
+    random_salt,
+    verify_sd_jwt,
+)
+from ssiwallet.core.sdjwt.verify import decode_unverified_payload, numeric_date
+from ssiwallet.core.statuslist import StatusRef, parse_status_reference
+from ssiwallet.errors import SdJwtError, VcError
+
+VC_TYP = "dc+sd-jwt"
+#: Registered claims that must stay in plaintext (SD-JWT VC §3.2.2.2) …
+NEVER_DISCLOSABLE = frozenset({"iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "status",
+                               "aka_vcts"})
+#: … and those our issuer sets itself, so a subject claim may not carry their names.
+RESERVED = NEVER_DISCLOSABLE | {"iat", "_sd", "_sd_alg", "..."}
+DAY = 86400
+DEFAULT_DECOYS = 3
+
+
+class IssuerKeyLookup(Protocol):
+    """Finds the issuer's key as it was at ``at`` (the credential's ``iat``)."""
+
+    def __call__(self, iss: str, kid: str | None, *, at: int) -> PublicKey: ...
+
+
+def day_floor(t: int) -> int:
+    """Round a time down to 00:00 UTC: all credentials of a day share ``iat``/``exp``."""
+    return t - t % DAY
+
+
+def mark_all_disclosable(value: Any) -> Any:
+    """Every object member and array element becomes its own disclosure, recursively."""
+    if isinstance(value, Mapping):
+        return {SD(k): mark_all_disclosable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [SD(mark_all_disclosable(v)) for v in value]
+    return value
+
+
+def check_payload_marks(payload: Mapping[Any, Any]) -> None:
+    """Refuse an issuance payload that would hide a validity-steering claim."""
+    for key in payload:
+        if isinstance(key, SD) and key.value in NEVER_DISCLOSABLE:
+            raise VcError(f"{key.value!r} may never be selectively disclosable",
+                          code="vc.claim_not_disclosable")
+    for name in ("cnf", "status"):
+        if _contains_marks(payload.get(name)):
+            raise VcError(f"{name!r} may never contain disclosures",
+                          code="vc.claim_not_disclosable")
+
+
+def _contains_marks(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return any(isinstance(k, SD) or _contains_marks(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(isinstance(v, SD) or _contains_marks(v) for v in value)
+    return False
+
+
+def issue_marked(payload: Mapping[Any, Any], *, key: PrivateKey, kid: str,
+                 salt: Callable[[], str] = random_salt, decoys: int = DEFAULT_DECOYS,
+                 rand_below: Callable[[int], int] = secrets.randbelow) -> IssuedSdJwt:
+    """Sign a payload the caller marked with :class:`SD`, enforcing the VC rules."""
+    check_payload_marks(payload)
+    for name in ("iss", "vct"):
+        if not isinstance(payload.get(name), str) or not payload[name]:
+            raise VcError(f"{name!r} is required", code=f"vc.missing_{name}")
+    return issue(payload, key, header={"typ": VC_TYP, "kid": kid}, salt=salt, decoys=decoys,
+                 rand_below=rand_below)
+
+
+def issue_vc(*, issuer: str, kid: str, key: PrivateKey, vct: str, claims: Mapping[str, Any],
+             holder_jwk: Mapping[str, Any], now: int, validity: int | None = None,
+             status: StatusRef | None = None, salt: Callable[[], str] = random_salt,
+             decoys: int = DEFAULT_DECOYS,
+             rand_below: Callable[[int], int] = secrets.randbelow) -> IssuedSdJwt:
+    """Issue one SD-JWT VC bound to ``holder_jwk`` with every subject claim disclosable.
+
+    ``iat`` and ``exp`` are rounded to the day so that the time of issuance does not
+    single out a holder among those issued the same day.
+    """
+    clash = sorted(set(claims) & RESERVED)
+    if clash:
+        raise VcError(f"subject claims may not use registered names {clash}",
+                      code="vc.reserved_claim")
+    public_key_from_jwk(holder_jwk)  # refuse a malformed or private holder key early
+    iat = day_floor(now)
+    payload: dict[Any, Any] = {"iss": issuer, "iat": iat, "vct": vct,
+                               "cnf": {"jwk": dict(holder_jwk)}}
+    if validity is not None:
+        payload["exp"] = day_floor(now + validity) + DAY
+    if status is not None:
+        payload["status"] = status.to_claim()
+    payload.update(mark_all_disclosable(dict(claims)))
+    return issue_marked(payload, key=key, kid=kid, salt=salt, decoys=decoys,
+                        rand_below=rand_below)
+
+
+@dataclass(frozen=True)
+class VerifiedVc:
+    """A verified SD-JWT VC and what its holder disclosed."""
+
+    iss: str
+    kid: str
+    vct: str
+    iat: int
+    exp: int | float | None
+    status: StatusRef | None
+    claims: dict[str, Any]  # the processed payload (RFC 9901 §7.1)
+    verified: Verified
+
+    @property
+    def disclosed(self) -> dict[str, Any]:
+        """Only the subject claims (registered claims removed)."""
+        return {k: v for k, v in self.claims.items() if k not in RESERVED}
+
+
+def verify_vc(presentation: str | Mapping[str, Any] | SdJwt, *, lookup: IssuerKeyLookup,
+              now: int, key_binding: KeyBindingPolicy | None,
+              expect_kb: bool | None = None, leeway: int = 60) -> VerifiedVc:
+    """Verify an SD-JWT VC presentation (verifier) or an issued SD-JWT VC (holder).
+
+    Args:
+        presentation: compact or JSON serialization, or parsed.
+        lookup: finds the issuer key as of ``iat``.
+        now: the verifier's clock.
+        key_binding: the KB policy; ``None`` means KB is not required.
+        expect_kb: ``False`` for a holder receiving a credential: an SD-JWT+KB from an
+            issuer is refused (RFC 9901 §7.2).
+        leeway: clock skew tolerance.
+    """
+    sd_jwt = presentation if isinstance(presentation, SdJwt) else parse(presentation)
+    if expect_kb is False and sd_jwt.kb_jwt is not None:
+        raise SdJwtError("an issued SD-JWT must not carry a KB-JWT", code="sdjwt.unexpected_kb")
+    unverified = decode_unverified_payload(sd_jwt)
+    iss = unverified.get("iss")
+    if not isinstance(iss, str) or not iss:
+        raise VcError("credential has no issuer", code="vc.missing_iss")
+    iat = numeric_date(unverified, "iat", required=True)
+    if not isinstance(iat, int):
+        raise VcError("iat must be an integer", code="vc.missing_iat")
+    seen_kid: list[str] = []
+
+    def issuer_key(header: Mapping[str, Any], _payload: Mapping[str, Any]) -> PublicKey:
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise VcError("issuer-signed JWT has no string kid", code="vc.invalid_kid")
+        seen_kid.append(kid)
+        return lookup(iss, kid, at=iat)
+
+    verified = verify_sd_jwt(sd_jwt, issuer_key, now=now, typ=VC_TYP,
+                             key_binding=key_binding, leeway=leeway)
+    hidden = sorted({str(p[0]) for p in verified.processed.provenance
+                     if p[0] in NEVER_DISCLOSABLE})
+    if hidden:
+        raise VcError(f"{hidden} arrived in a disclosure", code="vc.claim_not_disclosable")
+    claims = verified.claims
+    vct = claims.get("vct")
+    if not isinstance(vct, str) or not vct:
+        raise VcError("credential has no vct", code="vc.missing_vct")
+    status = parse_status_reference(claims["status"]) if "status" in claims else None
+    return VerifiedVc(iss, seen_kid[0], vct, iat, numeric_date(claims, "exp"), status,
+                      claims, verified)
