@@ -8,31 +8,39 @@ signed while still "decoding fine".
 
 from __future__ import annotations
 
-import base64
 import binascii
-import re
 
 from ssiwallet.errors import InputError
 
-_ALPHABET = re.compile(r"[A-Za-z0-9_-]*")
+_ALPHABET_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_PADDING = {0: b"", 2: b"==", 3: b"="}
+_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+_TO_URL = bytes.maketrans(b"+/", b"-_")
+_B64U = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# A final character carries 4 (length % 4 == 2) or 2 (== 3) padding bits, which must be 0.
+_CANONICAL_LAST = {2: frozenset(_B64U[::16]), 3: frozenset(_B64U[::4])}
 
 
 def b64u_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_TO_URL).decode()
 
 
 def b64u_decode(text: str, *, what: str = "value") -> bytes:
     """Decode canonical unpadded base64url or raise ``b64.*``."""
     if not isinstance(text, str):
         raise InputError(f"{what} must be a base64url string", code="b64.invalid")
-    if not _ALPHABET.fullmatch(text):
-        raise InputError(f"{what} has characters outside base64url", code="b64.alphabet")
-    if len(text) % 4 == 1:
-        raise InputError(f"{what} has an impossible length", code="b64.length")
     try:
-        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        raw = text.encode("ascii")
+    except UnicodeEncodeError:
+        raw = b"\x80"  # any byte outside the alphabet
+    if raw.translate(None, _ALPHABET_BYTES):
+        raise InputError(f"{what} has characters outside base64url", code="b64.alphabet")
+    tail = len(raw) % 4
+    if tail == 1:
+        raise InputError(f"{what} has an impossible length", code="b64.length")
+    if tail and text[-1] not in _CANONICAL_LAST[tail]:
+        raise InputError(f"{what} is not canonical base64url", code="b64.non_canonical")
+    try:
+        return binascii.a2b_base64(raw.translate(_TO_STANDARD) + _PADDING[tail])
     except (binascii.Error, ValueError):
         raise InputError(f"{what} is not base64url", code="b64.invalid") from None
-    if b64u_encode(data) != text:
-        raise InputError(f"{what} is not canonical base64url", code="b64.non_canonical")
-    return data

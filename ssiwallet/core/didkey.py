@@ -224,6 +224,10 @@ def did_key_document(did: str, *, key_format: KeyFormat = "Ed25519VerificationKe
 
     Returns:
         The DID document as plain JSON types.
+
+    Raises:
+        DidError: the codes of :func:`public_key_from_did_key`; ``did.invalid`` also for a
+            DID URL, which names a part of a document rather than a document.
     """
     bare, key = _bare_did(did)
     x25519 = x25519_from_ed25519(key)

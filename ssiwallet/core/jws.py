@@ -8,8 +8,11 @@ a caller says so, and never fetched or used as a verification key by this module
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from ssiwallet.core import strictjson
@@ -63,28 +66,59 @@ def parse_compact(token: str, *, what: str = "JWS") -> Jws:
     parts = token.split(".")
     if len(parts) != 3 or not all(parts):
         raise JoseError(f"{what} must have three non-empty parts", code="jose.malformed")
+    header = parse_header(parts[0], what=what)
     try:
-        header = _b64_json(parts[0], f"{what} header")
         payload = b64u_decode(parts[1], what=f"{what} payload")
         signature = b64u_decode(parts[2], what=f"{what} signature")
     except InputError as exc:
         raise JoseError(exc.detail, code="jose.malformed") from exc
-    alg = header.get("alg")
-    if not isinstance(alg, str):
-        raise JoseError(f"{what} header has no alg", code="jose.invalid_header")
-    if alg not in ALLOWED_ALGS:
-        raise JoseError(f"{what} alg {alg!r} is not allowed", code="jose.alg_not_allowed")
-    if "crit" in header:
-        raise JoseError(f"{what} names critical extensions we do not implement: "
-                        f"{header['crit']!r}", code="jose.unknown_crit")
-    if "b64" in header:
-        raise JoseError(f"{what} uses unencoded payload (RFC 7797)", code="jose.invalid_header")
-    typ = header.get("typ")
-    if typ is not None and not isinstance(typ, str):
-        raise JoseError(f"{what} typ must be a string", code="jose.invalid_header")
-    # ``kid`` is not checked here: it only matters to a key lookup, which checks its type.
     signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
     return Jws(header, payload, signing_input, signature)
+
+
+def parse_header(protected: str, *, what: str = "JWS") -> dict[str, Any]:
+    """Decode and check a protected header; see :func:`parse_compact` for the errors."""
+    try:
+        if len(protected) <= _CACHED_HEADER_CHARS:
+            # The cache shares one decoded header between callers: a nested value (jwk,
+            # crit, x5c) mutated by one caller must not change what the next one parses.
+            header = dict(_parse_header_cached(protected))
+            if any(isinstance(value, dict | list) for value in header.values()):
+                header = copy.deepcopy(header)
+            return header
+        return dict(_parse_header(protected))
+    except JoseError as exc:
+        raise JoseError(f"{what} {exc.detail}", code=exc.code) from exc.__cause__
+
+
+_CACHED_HEADER_CHARS = 512
+
+
+def _parse_header(protected: str) -> Mapping[str, Any]:
+    try:
+        header = _b64_json(protected, "header")
+    except InputError as exc:
+        raise JoseError(exc.detail, code="jose.malformed") from exc
+    alg = header.get("alg")
+    if not isinstance(alg, str):
+        raise JoseError("header has no alg", code="jose.invalid_header")
+    if alg not in ALLOWED_ALGS:
+        raise JoseError(f"alg {alg!r} is not allowed", code="jose.alg_not_allowed")
+    if "crit" in header:
+        raise JoseError("names critical extensions we do not implement: "
+                        f"{header['crit']!r}", code="jose.unknown_crit")
+    if "b64" in header:
+        raise JoseError("uses unencoded payload (RFC 7797)", code="jose.invalid_header")
+    typ = header.get("typ")
+    if typ is not None and not isinstance(typ, str):
+        raise JoseError("typ must be a string", code="jose.invalid_header")
+    # ``kid`` is not checked here: it only matters to a key lookup, which checks its type.
+    return MappingProxyType(header)
+
+
+# Headers repeat across tokens (one per issuer key, one per holder key type), so checked
+# short headers are cached; the mapping is read-only and copied for every caller.
+_parse_header_cached = functools.lru_cache(maxsize=512)(_parse_header)
 
 
 def refuse_header_keys(jws: Jws, *, what: str = "JWS") -> None:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
+import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 import rfc8785
@@ -67,7 +68,7 @@ class Ed25519PublicKey:
         if len(signature) != 64:
             return False
         try:
-            nacl.signing.VerifyKey(self.raw).verify(message, signature)
+            nacl.bindings.crypto_sign_open(signature + message, self.raw)
         except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError,
                 nacl.exceptions.TypeError, nacl.exceptions.CryptoError):
             return False

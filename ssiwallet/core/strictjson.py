@@ -104,37 +104,37 @@ def _check_surrogates(value: Any) -> None:
             stack.extend(item)
 
 
+_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant,
+                            parse_int=_parse_int, parse_float=_parse_float)
+
+
 def loads(data: str | bytes, *, max_bytes: int = MAX_BYTES) -> Any:
     """Parse ``data`` as I-JSON or raise :class:`InputError` with a ``json.*`` code."""
-    if isinstance(data, bytes | bytearray):
+    if type(data) is bytes or isinstance(data, bytes | bytearray):
         if len(data) > max_bytes:
             raise InputError(f"JSON larger than {max_bytes} bytes", code="json.too_large")
         try:
-            text = bytes(data).decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError:
             raise InputError("JSON is not UTF-8", code="json.not_utf8") from None
+        literal_surrogates = False  # strict UTF-8 decoding never yields a lone surrogate
     elif isinstance(data, str):
         text = data
         if len(text) > max_bytes:
             raise InputError(f"JSON larger than {max_bytes} bytes", code="json.too_large")
+        literal_surrogates = _maybe_surrogate(text)
     else:
         raise InputError("JSON input must be text or bytes", code="json.invalid")
     # The scans are pure Python; skip them when the text cannot possibly trip them.
-    if text.count("{") + text.count("[") > MAX_DEPTH or _maybe_surrogate(text):
+    if literal_surrogates or text.count("{") + text.count("[") > MAX_DEPTH:
         _check_depth_and_strings(text)
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_pairs,
-            parse_constant=_constant,
-            parse_int=_parse_int,
-            parse_float=_parse_float,
-        )
+        value = _DECODER.decode(text)
     except InputError:
         raise
     except (ValueError, RecursionError) as exc:
         raise InputError(f"malformed JSON: {exc}", code="json.malformed") from None
-    if _ESCAPED_SURROGATE.search(text):
+    if "\\u" in text and _ESCAPED_SURROGATE.search(text):
         _check_surrogates(value)
     return value
 
@@ -148,6 +148,9 @@ def loads_object(data: str | bytes, *, what: str = "JSON", max_bytes: int = MAX_
     return value
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def dumps(value: Any) -> str:
     """Compact JSON for tokens we produce (no spaces; non-ASCII kept as UTF-8)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _ENCODER.encode(value)

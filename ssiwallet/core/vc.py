@@ -36,6 +36,7 @@ NEVER_DISCLOSABLE = frozenset({"iss", "nbf", "exp", "cnf", "vct", "vct#integrity
 #: … and those our issuer sets itself, so a subject claim may not carry their names.
 RESERVED = NEVER_DISCLOSABLE | {"iat", "_sd", "_sd_alg", "..."}
 DAY = 86400
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 DEFAULT_DECOYS = 3
 
 
@@ -52,9 +53,10 @@ def day_floor(t: int) -> int:
 
 def mark_all_disclosable(value: Any) -> Any:
     """Every object member and array element becomes its own disclosure, recursively."""
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind is dict or (kind not in _SCALARS and isinstance(value, Mapping)):
         return {SD(k): mark_all_disclosable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if kind is list or kind is tuple:
         return [SD(mark_all_disclosable(v)) for v in value]
     return value
 

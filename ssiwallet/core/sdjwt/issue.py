@@ -44,6 +44,9 @@ class SD:
         return f"SD({self.value!r})"
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def random_salt() -> str:
     """128 random bits from the OS, base64url: the default salt source."""
     return b64u_encode(secrets.token_bytes(16))
@@ -73,13 +76,16 @@ class _Builder:
         return b64u_encode(hasher(self.sd_alg)(self.salt().encode("ascii")).digest())
 
     def build(self, value: Any) -> Any:
-        if isinstance(value, SD):
+        kind = type(value)
+        if kind in _SCALARS:
+            return value
+        if kind is dict or (kind is not SD and isinstance(value, Mapping)):
+            return self._object(value)
+        if kind is list or kind is tuple:
+            return self._array(value)
+        if kind is SD:
             raise SdJwtError("SD marks a key or an array element, not a value",
                              code="sdjwt.invalid_sd_mark")
-        if isinstance(value, Mapping):
-            return self._object(value)
-        if isinstance(value, list | tuple):
-            return self._array(value)
         return value
 
     def _object(self, obj: Mapping[Any, Any]) -> dict[str, Any]:
@@ -87,8 +93,9 @@ class _Builder:
         digests: list[str] = []
         names: set[str] = set()
         for key, member in obj.items():
-            name = key.value if isinstance(key, SD) else key
-            if not isinstance(name, str):
+            marked = type(key) is SD
+            name = key.value if marked else key
+            if type(name) is not str:
                 raise SdJwtError(f"claim name {name!r} is not a string",
                                  code="sdjwt.invalid_claim_name")
             if name in FORBIDDEN_NAMES:
@@ -98,7 +105,7 @@ class _Builder:
                 raise SdJwtError(f"claim {name!r} given twice", code="sdjwt.duplicate_claim")
             names.add(name)
             built = self.build(member)
-            if isinstance(key, SD):
+            if marked:
                 digests.append(self._disclose(name, built))
             else:
                 out[name] = built
@@ -111,7 +118,7 @@ class _Builder:
     def _array(self, arr: list[Any] | tuple[Any, ...]) -> list[Any]:
         out: list[Any] = []
         for element in arr:
-            if isinstance(element, SD):
+            if type(element) is SD:
                 out.append({"...": self._disclose(None, self.build(element.value))})
             else:
                 out.append(self.build(element))

@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ssiwallet.core.sdjwt.disclosure import FORBIDDEN_NAMES, Disclosure
+from ssiwallet.core.b64 import b64u_encode
+from ssiwallet.core.sdjwt.disclosure import FORBIDDEN_NAMES, Disclosure, hasher
 from ssiwallet.errors import SdJwtError
 
 Path = tuple[str | int, ...]
@@ -30,8 +31,9 @@ class Processed:
 class _Processor:
     def __init__(self, disclosures: Iterable[Disclosure], sd_alg: str) -> None:
         self.by_digest: dict[str, Disclosure] = {}
+        hash_fn = hasher(sd_alg)
         for disclosure in disclosures:
-            key = disclosure.digest(sd_alg)
+            key = b64u_encode(hash_fn(disclosure.encoded.encode("ascii")).digest())
             if key in self.by_digest:
                 raise SdJwtError("the same disclosure is presented twice",
                                  code="sdjwt.duplicate_disclosure")
@@ -41,7 +43,7 @@ class _Processor:
         self.provenance: dict[Path, Disclosure] = {}
 
     def _claim_digest(self, value: object) -> str:
-        if not isinstance(value, str):
+        if type(value) is not str:
             raise SdJwtError("embedded digest must be a string", code="sdjwt.malformed_sd")
         if value in self.seen:
             raise SdJwtError(f"digest {value} appears more than once",
@@ -52,45 +54,50 @@ class _Processor:
     def walk(self, value: Any, path: Path, depth: int) -> Any:
         if depth > MAX_DEPTH:
             raise SdJwtError("SD-JWT nesting too deep", code="sdjwt.too_deep")
-        if isinstance(value, dict):
+        kind = type(value)
+        if kind is dict:
             return self._object(value, path, depth)
-        if isinstance(value, list):
+        if kind is list:
             return self._array(value, path, depth)
-        return value
+        return value  # parsed JSON: scalars are str, int, float, bool or None
 
     def _object(self, obj: dict[str, Any], path: Path, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name, member in obj.items():
-            if name != "_sd":
-                out[name] = self.walk(member, (*path, name), depth + 1)
+            if name == "_sd":
+                continue
+            out[name] = (self.walk(member, (*path, name), depth + 1)
+                         if type(member) in _CONTAINERS else member)
         if "_sd" not in obj:
             return out
         digests = obj["_sd"]
-        if not isinstance(digests, list):
+        if type(digests) is not list:
             raise SdJwtError("_sd must be an array of digests", code="sdjwt.malformed_sd")
+        by_digest = self.by_digest
         for item in digests:
-            found = self.by_digest.get(self._claim_digest(item))
+            found = by_digest.get(self._claim_digest(item))
             if found is None:
                 continue  # a decoy, or a claim the holder did not disclose
-            if found.name is None:
+            name = found.name
+            if name is None:
                 raise SdJwtError("array-element disclosure referenced from an object _sd",
                                  code="sdjwt.disclosure_wrong_shape")
-            if found.name in FORBIDDEN_NAMES:
-                raise SdJwtError(f"disclosure claims the reserved name {found.name!r}",
+            if name in FORBIDDEN_NAMES:
+                raise SdJwtError(f"disclosure claims the reserved name {name!r}",
                                  code="sdjwt.forbidden_claim_name")
-            if found.name in out:
-                raise SdJwtError(f"disclosed claim {found.name!r} already exists",
+            if name in out:
+                raise SdJwtError(f"disclosed claim {name!r} already exists",
                                  code="sdjwt.claim_exists")
             self.used.add(item)
-            claim_path = (*path, found.name)
+            claim_path = (*path, name)
             self.provenance[claim_path] = found
-            out[found.name] = self.walk(found.value, claim_path, depth + 1)
+            out[name] = self.walk(found.value, claim_path, depth + 1)
         return out
 
     def _array(self, arr: list[Any], path: Path, depth: int) -> list[Any]:
         out: list[Any] = []
         for element in arr:
-            if isinstance(element, dict) and len(element) == 1 and "..." in element:
+            if type(element) is dict and len(element) == 1 and "..." in element:
                 digest = self._claim_digest(element["..."])
                 found = self.by_digest.get(digest)
                 if found is None:
@@ -102,9 +109,14 @@ class _Processor:
                 element_path = (*path, len(out))
                 self.provenance[element_path] = found
                 out.append(self.walk(found.value, element_path, depth + 1))
-            else:
+            elif type(element) in _CONTAINERS:
                 out.append(self.walk(element, (*path, len(out)), depth + 1))
+            else:
+                out.append(element)
         return out
+
+
+_CONTAINERS = (dict, list)
 
 
 def process(payload: dict[str, Any], disclosures: Iterable[Disclosure],

@@ -6,13 +6,15 @@ are computed over the encoded text, never over a re-serialisation.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ssiwallet.core import strictjson
+from ssiwallet.core.b64 import b64u_decode
 from ssiwallet.core.jws import MAX_TOKEN_CHARS
-from ssiwallet.errors import SdJwtError
+from ssiwallet.errors import InputError, JoseError, SdJwtError
 
 MAX_DISCLOSURES = 1000
 
@@ -34,6 +36,19 @@ class SdJwt:
     signatures: tuple[JwsSignature, ...]
     disclosures: tuple[str, ...] = ()
     kb_jwt: str | None = None
+
+    @functools.cached_property
+    def payload_bytes(self) -> bytes:
+        """The issuer JWT payload, decoded once (not verified)."""
+        try:
+            return b64u_decode(self.payload, what="issuer-signed JWT payload")
+        except InputError as exc:
+            raise JoseError(exc.detail, code="jose.malformed") from exc
+
+    @functools.cached_property
+    def unverified_claims(self) -> dict[str, Any]:
+        """The payload as JSON, *unverified*: only for finding the key (``iss``, ``iat``)."""
+        return strictjson.loads_object(self.payload_bytes, what="issuer-signed JWT payload")
 
     @property
     def issuer_jwt(self) -> str:
@@ -87,7 +102,7 @@ def parse_compact(text: str) -> SdJwt:
     if len(jwt_parts) != 3 or not all(jwt_parts):
         raise SdJwtError("issuer-signed JWT must have three parts", code="sdjwt.malformed")
     disclosures = parts[1:-1]
-    if any(not d for d in disclosures):
+    if "" in disclosures:
         raise SdJwtError("empty disclosure between '~' separators", code="sdjwt.malformed")
     _check_counts(disclosures)
     kb = parts[-1] or None

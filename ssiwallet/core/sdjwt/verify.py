@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from ssiwallet.core import jws as jwslib
-from ssiwallet.core import strictjson
 from ssiwallet.core.b64 import b64u_decode
 from ssiwallet.core.keys import PublicKey, public_key_from_jwk
 from ssiwallet.core.sdjwt.disclosure import DEFAULT_SD_ALG, digest, hasher, parse_disclosure
@@ -78,14 +77,17 @@ def check_validity(claims: Mapping[str, Any], now: int, leeway: int = DEFAULT_LE
 def _issuer_jws(sd_jwt: SdJwt) -> list[jwslib.Jws]:
     parsed = []
     for sig in sd_jwt.signatures:
-        jws = jwslib.parse_compact(f"{sig.protected}.{sd_jwt.payload}.{sig.signature}",
-                                   what="issuer-signed JWT")
-        overlap = set(jws.header) & set(sig.header)
+        header = jwslib.parse_header(sig.protected, what="issuer-signed JWT")
+        overlap = set(header) & set(sig.header)
         if overlap:
             raise SdJwtError(f"unprotected header repeats {sorted(overlap)}",
                              code="sdjwt.malformed")
-        parsed.append(jwslib.Jws({**sig.header, **jws.header}, jws.payload,
-                                 jws.signing_input, jws.signature))
+        try:
+            signature = b64u_decode(sig.signature, what="issuer-signed JWT signature")
+        except InputError as exc:
+            raise JoseError(exc.detail, code="jose.malformed") from exc
+        parsed.append(jwslib.Jws({**sig.header, **header}, sd_jwt.payload_bytes,
+                                 f"{sig.protected}.{sd_jwt.payload}".encode("ascii"), signature))
     return parsed
 
 
@@ -105,7 +107,7 @@ def verify_sd_jwt(sd_jwt: SdJwt, issuer_key: KeyLookup, *, now: int,
         leeway: tolerated clock skew for ``exp``/``nbf``/``iat``.
     """
     jwss = _issuer_jws(sd_jwt)
-    payload = jwss[0].payload_json("issuer-signed JWT payload")
+    payload = sd_jwt.unverified_claims
     for jws in jwss:  # every signature must verify: none is decorative
         jwslib.refuse_header_keys(jws, what="issuer-signed JWT")
         jwslib.verify(jws, issuer_key(jws.header, payload), typ=typ, what="issuer-signed JWT")
@@ -165,7 +167,4 @@ def verify_kb_jwt(sd_jwt: SdJwt, kb_jwt: str, claims: Mapping[str, Any], sd_alg:
 
 def decode_unverified_payload(sd_jwt: SdJwt) -> dict[str, Any]:
     """The issuer JWT payload without checking anything: only to find ``iss``/``kid``."""
-    try:
-        return strictjson.loads_object(b64u_decode(sd_jwt.payload, what="payload"))
-    except InputError as exc:
-        raise JoseError(exc.detail, code="jose.malformed") from exc
+    return sd_jwt.unverified_claims

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from ssiwallet.core.b64 import b64u_decode
 from ssiwallet.core.didkey import (
+    KeyFormat,
     did_key_document,
     did_key_from_public,
     ed25519_fingerprint,
@@ -35,7 +36,7 @@ SEED0_ID = SEED0_DID.removeprefix("did:key:")
 
 
 def _is_jwk_vector(vector: dict[str, Any]) -> bool:
-    return vector["verificationKeyPair"]["type"] == "JsonWebKey2020"
+    return bool(vector["verificationKeyPair"]["type"] == "JsonWebKey2020")
 
 
 def _did_key(payload: bytes) -> str:
@@ -88,7 +89,8 @@ def test_vector_keys(did: str) -> None:
 @pytest.mark.parametrize("did", sorted(VECTORS))
 def test_vector_document(did: str) -> None:
     vector = VECTORS[did]
-    key_format = "JsonWebKey2020" if _is_jwk_vector(vector) else "Ed25519VerificationKey2018"
+    key_format: KeyFormat = (
+        "JsonWebKey2020" if _is_jwk_vector(vector) else "Ed25519VerificationKey2018")
     document = did_key_document(did, key_format=key_format)
     assert document == vector["didDocument"]
     # Plain JSON types, not pydid's str subclasses: the document is handed to json.dumps.

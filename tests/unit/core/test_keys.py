@@ -227,7 +227,8 @@ def test_thumbprint_ignores_other_members_and_member_order() -> None:
 
 def test_p256_thumbprint_follows_rfc7638() -> None:
     jwk = _p256_jwk()
-    canonical = ('{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}' % (jwk["x"], jwk["y"])).encode()
+    canonical = ('{"crv":"P-256","kty":"EC","x":"' + jwk["x"] + '","y":"' + jwk["y"] + '"}'
+                 ).encode()
     expected = b64u_encode(hashlib.sha256(canonical).digest())
     assert jwk_thumbprint({**jwk, "kid": "k"}) == expected
 
