@@ -14,9 +14,9 @@ from typing import Any
 
 import nacl.signing
 from jwcrypto.jwk import JWK
+from sd_jwt.common import SDObj
 from sd_jwt.holder import SDJWTHolder
 from sd_jwt.issuer import SDJWTIssuer
-from sd_jwt.common import SDObj
 from sd_jwt.verifier import SDJWTVerifier
 
 from bench.harness import Row, ops_per_second

@@ -78,20 +78,20 @@ class _Processor:
             found = by_digest.get(self._claim_digest(item))
             if found is None:
                 continue  # a decoy, or a claim the holder did not disclose
-            name = found.name
-            if name is None:
+            claim = found.name
+            if claim is None:
                 raise SdJwtError("array-element disclosure referenced from an object _sd",
                                  code="sdjwt.disclosure_wrong_shape")
-            if name in FORBIDDEN_NAMES:
-                raise SdJwtError(f"disclosure claims the reserved name {name!r}",
+            if claim in FORBIDDEN_NAMES:
+                raise SdJwtError(f"disclosure claims the reserved name {claim!r}",
                                  code="sdjwt.forbidden_claim_name")
-            if name in out:
-                raise SdJwtError(f"disclosed claim {name!r} already exists",
+            if claim in out:
+                raise SdJwtError(f"disclosed claim {claim!r} already exists",
                                  code="sdjwt.claim_exists")
             self.used.add(item)
-            claim_path = (*path, name)
+            claim_path = (*path, claim)
             self.provenance[claim_path] = found
-            out[name] = self.walk(found.value, claim_path, depth + 1)
+            out[claim] = self.walk(found.value, claim_path, depth + 1)
         return out
 
     def _array(self, arr: list[Any], path: Path, depth: int) -> list[Any]:
