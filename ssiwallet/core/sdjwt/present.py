@@ -30,51 +30,43 @@ def holder_view(sd_jwt: SdJwt) -> Processed:
     return process(payload, [parse_disclosure(d) for d in sd_jwt.disclosures], sd_alg)
 
 
-def _matches(pattern: PathPattern, path: Path) -> bool:
-    if len(path) < len(pattern):
-        return False
-    for want, have in zip(pattern, path, strict=False):
-        if want is None:
-            if not isinstance(have, int):
-                return False
-        elif want != have or isinstance(want, bool):
-            return False
-    return True
-
-
-def _exists(claims: Any, pattern: PathPattern) -> bool:
-    level = [claims]
+def _concrete(claims: Any, pattern: PathPattern) -> list[Path]:
+    """Every concrete path in ``claims`` that ``pattern`` selects (``None``: all elements)."""
+    level: list[tuple[Path, Any]] = [((), claims)]
     for step in pattern:
-        nxt: list[Any] = []
-        for node in level:
+        nxt: list[tuple[Path, Any]] = []
+        for path, node in level:
             if step is None and isinstance(node, list):
-                nxt.extend(node)
+                nxt.extend(((*path, i), v) for i, v in enumerate(node))
             elif isinstance(step, str) and isinstance(node, dict) and step in node:
-                nxt.append(node[step])
+                nxt.append(((*path, step), node[step]))
             elif (isinstance(step, int) and not isinstance(step, bool)
                   and isinstance(node, list) and 0 <= step < len(node)):
-                nxt.append(node[step])
+                nxt.append(((*path, step), node[step]))
         level = nxt
-    return bool(level)
+    return [path for path, _ in level]
 
 
 def select_disclosures(view: Processed, paths: Iterable[PathPattern], *,
                        strict: bool = True) -> list[str]:
     """The encoded disclosures needed to reveal ``paths``, in issuance order.
 
+    For each claim a pattern selects, that means the disclosures of its enclosing
+    containers, its own, and those of everything below it, and nothing else: an array
+    element that a wildcard passes over without a match stays hidden.
+
     Raises:
         SdJwtError: ``sdjwt.unknown_path`` when ``strict`` and a path names no claim.
     """
     wanted: set[str] = set()
     for pattern in paths:
-        pattern = tuple(pattern)
-        if strict and not _exists(view.claims, pattern):
+        targets = _concrete(view.claims, tuple(pattern))
+        if strict and not targets:
             raise SdJwtError(f"no claim at path {list(pattern)}", code="sdjwt.unknown_path")
-        for path, disclosure in view.provenance.items():
-            # enclosing containers, the claim itself, and everything below it
-            if (len(path) <= len(pattern) and _matches(pattern[: len(path)], path)) or (
-                    _matches(pattern, path)):
-                wanted.add(disclosure.encoded)
+        for target in targets:
+            for path, disclosure in view.provenance.items():
+                if path[: len(target)] == target or target[: len(path)] == path:
+                    wanted.add(disclosure.encoded)
     return [d.encoded for d in view.provenance.values() if d.encoded in wanted]
 
 

@@ -165,7 +165,12 @@ def parse(data: str | bytes | Mapping[str, Any]) -> SdJwt:
     """Either serialization: JSON if it looks like an object, compact otherwise."""
     if isinstance(data, Mapping):
         return parse_json(data)
-    text = data.decode("utf-8", "strict") if isinstance(data, bytes) else data
+    try:
+        text = data.decode("utf-8", "strict") if isinstance(data, bytes) else data
+    except UnicodeDecodeError:
+        raise SdJwtError("SD-JWT is not UTF-8 text", code="sdjwt.malformed") from None
+    if not isinstance(text, str):
+        raise SdJwtError("SD-JWT must be text", code="sdjwt.malformed")
     if text.lstrip().startswith("{"):
         return parse_json(text)
     return parse_compact(text)

@@ -78,9 +78,14 @@ def _issuer_jws(sd_jwt: SdJwt) -> list[jwslib.Jws]:
     parsed = []
     for sig in sd_jwt.signatures:
         header = jwslib.parse_header(sig.protected, what="issuer-signed JWT")
-        overlap = set(header) & set(sig.header)
-        if overlap:
-            raise SdJwtError(f"unprotected header repeats {sorted(overlap)}",
+        # Unprotected members are not signed: only a key hint may live there, never
+        # anything that steers verification (alg, typ, crit …), and never twice.
+        unprotected = set(sig.header) - {"kid"}
+        if unprotected:
+            raise JoseError(f"unprotected header may only carry kid, not {sorted(unprotected)}",
+                            code="jose.invalid_header")
+        if "kid" in sig.header and "kid" in header:
+            raise SdJwtError("kid in both the protected and unprotected header",
                              code="sdjwt.malformed")
         try:
             signature = b64u_decode(sig.signature, what="issuer-signed JWT signature")
