@@ -34,11 +34,11 @@ def _maybe_surrogate(text: str) -> bool:
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise InputError(f"duplicate member name {key!r}", code="json.duplicate_key")
-        obj[key] = value
+    obj = dict(pairs)  # built in C; a repeated name shows as a shorter dict
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise InputError(f"duplicate member name {dup!r}", code="json.duplicate_key")
     return obj
 
 

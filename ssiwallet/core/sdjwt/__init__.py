@@ -1,14 +1,14 @@
 """SD-JWT (RFC 9901): issuance, holder presentation and verification."""
 
 from ssiwallet.core.sdjwt.disclosure import Disclosure, digest, make_disclosure, parse_disclosure
-from ssiwallet.core.sdjwt.issue import SD, IssuedSdJwt, issue, random_salt
-from ssiwallet.core.sdjwt.present import (
+from ssiwallet.core.sdjwt.holder import (
     holder_view,
     make_kb_jwt,
     paths_from_selection,
     present,
     select_disclosures,
 )
+from ssiwallet.core.sdjwt.issuer import SD, IssuedSdJwt, issue, random_salt
 from ssiwallet.core.sdjwt.process import Path, Processed, process
 from ssiwallet.core.sdjwt.serialize import JwsSignature, SdJwt, parse, parse_compact, parse_json
 from ssiwallet.core.sdjwt.verify import (

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import json.encoder
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ssiwallet.core import strictjson
 from ssiwallet.core.b64 import b64u_decode, b64u_encode
@@ -23,6 +24,7 @@ FORBIDDEN_NAMES = frozenset({"_sd", "..."})
 MIN_SALT_BYTES = 16  # 128 bits (RFC 9901 §9.3)
 # 22 base64url characters carry 132 bits, the shortest encoding of 16 bytes.
 _SALT = re.compile(r"[A-Za-z0-9_-]{22,}")
+_quote: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def hasher(sd_alg: object) -> Callable[[bytes], Any]:
@@ -38,11 +40,11 @@ def digest(encoded: str, sd_alg: str = DEFAULT_SD_ALG) -> str:
     return b64u_encode(hasher(sd_alg)(encoded.encode("ascii")).digest())
 
 
-@dataclass(frozen=True)
-class Disclosure:
+class Disclosure(NamedTuple):
     """One disclosure: ``[salt, name, value]`` for an object property, ``[salt, value]``
     for an array element (``name is None``). ``encoded`` is kept verbatim: its digest,
-    not a re-encoding, is what the issuer signed."""
+    not a re-encoding, is what the issuer signed. (A named tuple: immutable, and cheap to
+    build on the hot path of issuance and verification.)"""
 
     encoded: str
     salt: str
@@ -64,9 +66,12 @@ def make_disclosure(salt: str, name: str | None, value: Any) -> Disclosure:
                          code="sdjwt.weak_salt")
     if name is not None and name in FORBIDDEN_NAMES:
         raise SdJwtError(f"claim name {name!r} is reserved", code="sdjwt.forbidden_claim_name")
-    array = [salt, value] if name is None else [salt, name, value]
-    encoded = b64u_encode(strictjson.dumps(array).encode("utf-8"))
-    return Disclosure(encoded, salt, name, value)
+    if type(value) is str:  # the common case, encoded exactly as strictjson.dumps would
+        text = (f"[{_quote(salt)},{_quote(value)}]" if name is None
+                else f"[{_quote(salt)},{_quote(name)},{_quote(value)}]")
+    else:
+        text = strictjson.dumps([salt, value] if name is None else [salt, name, value])
+    return Disclosure(b64u_encode(text.encode()), salt, name, value)
 
 
 def parse_disclosure(encoded: str) -> Disclosure:

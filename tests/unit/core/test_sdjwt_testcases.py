@@ -15,7 +15,7 @@ import yaml
 from ssiwallet.core import sdjwt
 from ssiwallet.core.keys import private_key_from_jwk
 from ssiwallet.core.sdjwt import SD
-from ssiwallet.core.sdjwt.issue import add_signature
+from ssiwallet.core.sdjwt.issuer import add_signature
 
 CASES_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "vectors" / \
     "sd-jwt-python-testcases"
