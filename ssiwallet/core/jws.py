@@ -144,14 +144,18 @@ def verify(jws: Jws, key: PublicKey, *, typ: str | Collection[str] | None = None
         raise JoseError(f"{what} alg {jws.alg!r} does not fit the issuer's key type",
                         code="jose.alg_key_mismatch")
     if typ is not None:
-        accepted = {normalize_typ(typ)} if isinstance(typ, str) else {
-            normalize_typ(t) for t in typ}
+        accepted = _accepted_typs(typ if isinstance(typ, str) else frozenset(typ))
         actual = jws.header.get("typ")
         if not isinstance(actual, str) or normalize_typ(actual) not in accepted:
             raise JoseError(f"{what} typ {actual!r} is not {sorted(accepted)}",
                             code="jose.wrong_typ")
     if not key.verify(jws.signing_input, jws.signature):
         raise JoseError(f"{what} signature does not verify", code="jose.bad_signature")
+
+
+@functools.lru_cache(maxsize=64)
+def _accepted_typs(typ: str | frozenset[str]) -> frozenset[str]:
+    return frozenset({normalize_typ(typ)} if isinstance(typ, str) else map(normalize_typ, typ))
 
 
 def sign_compact(header: Mapping[str, Any], payload: bytes | Mapping[str, Any],

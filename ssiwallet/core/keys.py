@@ -191,7 +191,7 @@ def public_key_from_jwk(jwk: object) -> PublicKey:
     A ``d`` member is refused: a public JWK that carries a private key means the sender has
     leaked it, and accepting it silently would hide the leak.
     """
-    if not isinstance(jwk, Mapping):
+    if type(jwk) is not dict and not isinstance(jwk, Mapping):
         raise JoseError("JWK must be a JSON object", code="jose.invalid_jwk")
     if "d" in jwk:
         raise JoseError("public JWK carries a private key", code="jose.private_key_in_jwk")
