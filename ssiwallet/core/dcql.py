@@ -342,22 +342,21 @@ def _claim_sets(
                 f"{where}: claims[{n}] needs an id because claim_sets is present",
                 code="dcql.missing_claim_id",
             )
-    known = {c.id for c in claims}
-    out = []
-    for option in value:
-        ids = _non_empty_strings(option)
-        if ids is None:
-            raise DcqlError(
-                f"{where}: each claim set must be a non-empty array of claim ids", code=code
-            )
-        for ident in ids:
-            if ident not in known:
-                raise DcqlError(
-                    f"{where}: claim set names unknown claim id {ident!r}",
-                    code="dcql.unknown_claim_set_id",
-                )
-        out.append(ids)
-    return tuple(out)
+    known = {c.id for c in claims if c.id is not None}
+    return tuple(_id_list(option, known, f"{where}: claim set", "claim id", code,
+                          "dcql.unknown_claim_set_id") for option in value)
+
+
+def _id_list(option: object, known: set[str], where: str, what: str, code: str,
+             unknown_code: str) -> tuple[str, ...]:
+    """A non-empty array of ids that each name something the query defines."""
+    ids = _non_empty_strings(option)
+    if ids is None:
+        raise DcqlError(f"{where} must be a non-empty array of {what}s", code=code)
+    for ident in ids:
+        if ident not in known:
+            raise DcqlError(f"{where} names unknown {what} {ident!r}", code=unknown_code)
+    return ids
 
 
 def _credential_sets(value: object, known: set[str]) -> tuple[CredentialSetQuery, ...]:
@@ -372,21 +371,8 @@ def _credential_sets(value: object, known: set[str]) -> tuple[CredentialSetQuery
         raw_options = entry.get("options")
         if not isinstance(raw_options, list) or not raw_options:
             raise DcqlError(f"{where}: options must be a non-empty array", code=code)
-        options = []
-        for option in raw_options:
-            ids = _non_empty_strings(option)
-            if ids is None:
-                raise DcqlError(
-                    f"{where}: each option must be a non-empty array of credential query ids",
-                    code=code,
-                )
-            for ident in ids:
-                if ident not in known:
-                    raise DcqlError(
-                        f"{where}: option names unknown credential query {ident!r}",
-                        code="dcql.unknown_credential_id",
-                    )
-            options.append(ids)
+        options = [_id_list(option, known, f"{where}: option", "credential query id", code,
+                            "dcql.unknown_credential_id") for option in raw_options]
         required = _bool(entry, "required", True, where)
         out.append(CredentialSetQuery(options=tuple(options), required=required))
     return tuple(out)
