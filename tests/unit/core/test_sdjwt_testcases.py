@@ -24,7 +24,7 @@ NOW = 1683000000 + 3600
 
 
 class _Loader(yaml.SafeLoader):
-    pass
+    """A safe YAML loader that also knows the specifications' ``!sd`` tag."""
 
 
 def _sd(loader: yaml.SafeLoader, node: yaml.Node) -> SD:
