@@ -1,0 +1,36 @@
+"""The exception tree of the ``registry`` package (the did:keten node, its log and witnesses).
+
+It hangs under the project-wide root so one error middleware can map every package alike;
+each error carries a stable ``code`` (``registry.<reason>``)::
+
+    SsiError                        ssi.*                  (ssiwallet.errors)
+    └── RegistryError               registry.error
+        └── ProofError              registry.invalid_proof  Merkle inclusion / consistency
+                                                            proofs and their inputs
+
+``ProofError`` is raised with a more specific code where the reason is worth telling apart:
+
+    registry.proof_bad_hash_length   a leaf hash, root or proof element is not 32 bytes
+    registry.proof_bad_index         leaf index outside ``[0, tree_size)``, or a negative size
+    registry.proof_bad_size          old tree size larger than the new one
+    registry.proof_wrong_length      proof has more or fewer elements than the sizes require
+    registry.proof_root_mismatch     the proof does not lead to the claimed root(s)
+"""
+
+from __future__ import annotations
+
+from ssiwallet.errors import SsiError
+
+__all__ = ["ProofError", "RegistryError"]
+
+
+class RegistryError(SsiError):
+    """Root of every error raised by the registry package."""
+
+    code = "registry.error"
+
+
+class ProofError(RegistryError):
+    """A Merkle proof, or the sizes, hashes and roots given with it, does not verify."""
+
+    code = "registry.invalid_proof"
