@@ -5,8 +5,14 @@ each error carries a stable ``code`` (``registry.<reason>``)::
 
     SsiError                        ssi.*                  (ssiwallet.errors)
     └── RegistryError               registry.error
-        └── ProofError              registry.invalid_proof  Merkle inclusion / consistency
-                                                            proofs and their inputs
+        ├── ProofError              registry.invalid_proof  Merkle inclusion / consistency
+        │                                                   proofs and their inputs
+        ├── BadNoteError            registry.bad_note       C2SP signed-note syntax (note.py)
+        ├── BadSignatureError       registry.bad_signature  a known key's signature fails
+        ├── UnknownKeyError         registry.unknown_key    no signature by a trusted key
+        ├── BadCheckpointError      registry.bad_checkpoint checkpoint body (checkpoint.py)
+        ├── WitnessQuorumError      registry.witness_quorum too few witness cosignatures
+        └── CheckpointStaleError    registry.checkpoint_stale newest cosignature too old
 
 ``ProofError`` is raised with a more specific code where the reason is worth telling apart:
 
