@@ -15,25 +15,23 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from registry.errors import RegistryError
 from registry.note import (
     SIG_TYPE_COSIGNATURE_V1,
     BadNoteError,
+    NamedPrivateKey,
+    NamedPublicKey,
     NoteSignature,
     UnknownKeyError,
     Verifier,
     b64decode_strict,
     b64encode,
-    check_key_name,
     check_note_text,
-    format_vkey,
-    key_id_for,
     open_note_signatures,
     parse_note,
-    parse_vkey,
 )
-from ssiwallet.core.keys import Ed25519PrivateKey, Ed25519PublicKey
 
 MAX_TREE_SIZE = (1 << 64) - 1
 MAX_TIMESTAMP = (1 << 63) - 1
@@ -126,18 +124,10 @@ def cosigned_message(checkpoint_body: str, timestamp: int) -> bytes:
 
 
 @dataclass(frozen=True)
-class CosignatureSigner:
+class CosignatureSigner(NamedPrivateKey):
     """A witness's Ed25519 cosigning key (signature type 0x04) under its name."""
 
-    name: str
-    private_key: Ed25519PrivateKey
-
-    def __post_init__(self) -> None:
-        check_key_name(self.name)
-
-    @property
-    def key_id(self) -> int:
-        return key_id_for(self.name, SIG_TYPE_COSIGNATURE_V1, self.private_key.public_key.raw)
+    sig_type: ClassVar[int] = SIG_TYPE_COSIGNATURE_V1
 
     @property
     def verifier(self) -> CosignatureVerifier:
@@ -145,26 +135,10 @@ class CosignatureSigner:
 
 
 @dataclass(frozen=True)
-class CosignatureVerifier:
+class CosignatureVerifier(NamedPublicKey):
     """A trusted witness key (signature type 0x04); also a note :class:`Verifier`."""
 
-    name: str
-    public_key: Ed25519PublicKey
-
-    def __post_init__(self) -> None:
-        check_key_name(self.name)
-
-    @property
-    def key_id(self) -> int:
-        return key_id_for(self.name, SIG_TYPE_COSIGNATURE_V1, self.public_key.raw)
-
-    @classmethod
-    def from_vkey(cls, vkey: str) -> CosignatureVerifier:
-        name, raw = parse_vkey(vkey, SIG_TYPE_COSIGNATURE_V1)
-        return cls(name, Ed25519PublicKey(raw))
-
-    def vkey(self) -> str:
-        return format_vkey(self.name, SIG_TYPE_COSIGNATURE_V1, self.public_key.raw)
+    sig_type: ClassVar[int] = SIG_TYPE_COSIGNATURE_V1
 
     def verify(self, text: bytes, signature: bytes) -> bool:
         """Verify ``timestamp ‖ signature`` over ``text`` (the checkpoint body)."""

@@ -21,7 +21,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol, Self
 
 from registry.errors import RegistryError
 from ssiwallet.core.keys import Ed25519PrivateKey, Ed25519PublicKey
@@ -138,9 +138,10 @@ def check_note_text(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class NoteSigner:
-    """An Ed25519 note signer (signature type 0x01) under a key name."""
+class NamedPrivateKey:
+    """An Ed25519 private key under a note key name, for one signature type."""
 
+    sig_type: ClassVar[int] = SIG_TYPE_ED25519
     name: str
     private_key: Ed25519PrivateKey
 
@@ -149,7 +150,37 @@ class NoteSigner:
 
     @property
     def key_id(self) -> int:
-        return key_id_for(self.name, SIG_TYPE_ED25519, self.private_key.public_key.raw)
+        return key_id_for(self.name, self.sig_type, self.private_key.public_key.raw)
+
+
+@dataclass(frozen=True)
+class NamedPublicKey:
+    """An Ed25519 public key under a note key name, for one signature type."""
+
+    sig_type: ClassVar[int] = SIG_TYPE_ED25519
+    name: str
+    public_key: Ed25519PublicKey
+
+    def __post_init__(self) -> None:
+        check_key_name(self.name)
+
+    @property
+    def key_id(self) -> int:
+        return key_id_for(self.name, self.sig_type, self.public_key.raw)
+
+    @classmethod
+    def from_vkey(cls, vkey: str) -> Self:
+        """Parse ``<name>+<hex key ID>+<base64(type ‖ public key)>`` of this type."""
+        name, raw = parse_vkey(vkey, cls.sig_type)
+        return cls(name, Ed25519PublicKey(raw))
+
+    def vkey(self) -> str:
+        return format_vkey(self.name, self.sig_type, self.public_key.raw)
+
+
+@dataclass(frozen=True)
+class NoteSigner(NamedPrivateKey):
+    """An Ed25519 note signer (signature type 0x01) under a key name."""
 
     @property
     def verifier(self) -> NoteVerifier:
@@ -160,27 +191,8 @@ class NoteSigner:
 
 
 @dataclass(frozen=True)
-class NoteVerifier:
+class NoteVerifier(NamedPublicKey):
     """An Ed25519 note verifier (signature type 0x01), usually read from a vkey."""
-
-    name: str
-    public_key: Ed25519PublicKey
-
-    def __post_init__(self) -> None:
-        check_key_name(self.name)
-
-    @property
-    def key_id(self) -> int:
-        return key_id_for(self.name, SIG_TYPE_ED25519, self.public_key.raw)
-
-    @classmethod
-    def from_vkey(cls, vkey: str) -> NoteVerifier:
-        """Parse ``<name>+<hex key ID>+<base64(0x01 ‖ public key)>``."""
-        name, raw = parse_vkey(vkey, SIG_TYPE_ED25519)
-        return cls(name, Ed25519PublicKey(raw))
-
-    def vkey(self) -> str:
-        return format_vkey(self.name, SIG_TYPE_ED25519, self.public_key.raw)
 
     def verify(self, text: bytes, signature: bytes) -> bool:
         return self.public_key.verify(text, signature)
