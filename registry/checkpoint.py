@@ -200,8 +200,9 @@ def verify_checkpoint(
     """Verify a cosigned checkpoint against a client's trust policy.
 
     Requires the log's own signature, ``quorum`` distinct witnesses (by name) with valid
-    cosignatures and, when ``now`` and ``max_age`` are given, a newest cosignature no older
-    than ``max_age`` seconds. Returns the checkpoint and each witness's newest timestamp.
+    cosignatures and, when ``now`` and ``max_age`` are given, at least ``max(quorum, 1)``
+    witnesses whose newest cosignature is no older than ``max_age`` seconds. Returns the
+    checkpoint and each witness's newest timestamp.
 
     Raises:
         BadNoteError, BadSignatureError, UnknownKeyError: see ``open_note_signatures``;
@@ -231,6 +232,11 @@ def verify_checkpoint(
     if len(cosigned) < quorum:
         raise WitnessQuorumError(f"{len(cosigned)} witness cosignatures, {quorum} required")
     if now is not None and max_age is not None:
-        if not cosigned or max(cosigned.values()) < now - max_age:
-            raise CheckpointStaleError(f"no cosignature newer than {max_age}s")
+        # The quorum-th newest cosignature must be fresh: one witness with a fast clock
+        # cannot on its own make a withheld (stale) tree head look current.
+        newest = sorted(cosigned.values(), reverse=True)
+        if not newest or newest[max(quorum, 1) - 1] < now - max_age:
+            raise CheckpointStaleError(
+                f"fewer than {max(quorum, 1)} cosignatures newer than {max_age}s"
+            )
     return checkpoint, cosigned

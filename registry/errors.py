@@ -25,18 +25,25 @@ each error carries a stable ``code`` (``registry.<reason>``)::
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ssiwallet.errors import SsiError
 
 __all__ = ["ProofError", "RegistryError"]
 
 
 class RegistryError(SsiError):
-    """Root of every error raised by the registry package."""
+    """Root of every error raised by the registry package.
+
+    ``status`` is the HTTP status a service answers with when this error reaches a client.
+    """
 
     code = "registry.error"
+    status: ClassVar[int] = 400
 
 
 class ProofError(RegistryError):
     """A Merkle proof, or the sizes, hashes and roots given with it, does not verify."""
 
     code = "registry.invalid_proof"
+    status = 422

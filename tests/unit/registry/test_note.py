@@ -498,10 +498,14 @@ def test_timestamp_tampering_breaks_cosignature() -> None:
 
 def test_staleness() -> None:
     note = cosigned_note(WITNESSES[0], at=NOW - 100) + cosign(CHECKPOINT, WITNESSES[1], NOW)
-    verify_checkpoint(note, LOG.verifier, VERIFIERS, 2, NOW + 60, 60)  # newest is fresh enough
+    verify_checkpoint(note, LOG.verifier, VERIFIERS, 1, NOW + 60, 60)  # newest is fresh enough
     with pytest.raises(CheckpointStaleError) as exc:
-        verify_checkpoint(note, LOG.verifier, VERIFIERS, 2, NOW + 61, 60)
+        verify_checkpoint(note, LOG.verifier, VERIFIERS, 1, NOW + 61, 60)
     assert exc.value.code == "registry.checkpoint_stale"
+    # Under a 2-of-n policy the second-newest cosignature decides: one fast witness is not enough.
+    verify_checkpoint(note, LOG.verifier, VERIFIERS, 2, NOW - 40, 60)
+    with pytest.raises(CheckpointStaleError):
+        verify_checkpoint(note, LOG.verifier, VERIFIERS, 2, NOW, 60)
     with pytest.raises(CheckpointStaleError):  # nothing vouches for freshness
         verify_checkpoint(cosigned_note(), LOG.verifier, VERIFIERS, 0, NOW, 60)
 

@@ -1,0 +1,70 @@
+"""What every registry HTTP service shares: JSON errors with stable codes, and body limits.
+
+A handler raises; :func:`error_middleware` turns a project error into
+``{"error": code, "detail": ...}`` with the error's ``status`` (400 when it has none), an
+aiohttp HTTP exception into the same shape with an ``http.*`` code, and anything else into
+an opaque 500 that is logged here and never shows a traceback to the client.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from ssiwallet.core import strictjson
+from ssiwallet.errors import SsiError
+
+__all__ = ["MAX_BODY", "error_middleware", "error_response", "json_body", "json_response"]
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1 << 20
+"""Request bodies above 1 MiB are refused before they are read (413)."""
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_HTTP_CODES = {
+    400: "http.bad_request",
+    404: "http.not_found",
+    405: "http.method_not_allowed",
+    413: "http.body_too_large",
+    415: "http.unsupported_media_type",
+}
+
+
+def error_response(code: str, detail: str, status: int) -> web.Response:
+    """A JSON error body in the project's shape."""
+    return web.json_response({"error": code, "detail": detail}, status=status)
+
+
+def json_response(data: object, status: int = 200) -> web.Response:
+    """A JSON response serialised compactly (``dumps`` keeps key order as built)."""
+    return web.Response(
+        text=strictjson.dumps(data), status=status, content_type="application/json"
+    )
+
+
+async def json_body(request: web.Request) -> object:
+    """Read and strictly parse a JSON request body (size-capped by the application)."""
+    body = await request.read()
+    return strictjson.loads(body)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map every failure of a handler to a JSON error; never leak a traceback."""
+    try:
+        return await handler(request)
+    except SsiError as exc:
+        status = int(getattr(exc, "status", 400))
+        return error_response(exc.code, exc.detail, status)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _HTTP_CODES.get(exc.status, f"http.{exc.status}")
+        return error_response(code, exc.reason, exc.status)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response("internal", "internal error", 500)
