@@ -139,7 +139,9 @@ def _split(did_or_did_url: object) -> tuple[str, str | None]:
     return match.group(2), (fragment if hash_sign else None)
 
 
-def _decode_id(method_id: str) -> Ed25519PublicKey:
+def ed25519_from_fingerprint(method_id: str) -> Ed25519PublicKey:
+    """The Ed25519 key of a multibase fingerprint (``z6Mk…``; also a Multikey's
+    ``publicKeyMultibase``). Refuses other codecs, non-minimal varints and unusable points."""
     if len(method_id) > _MAX_ID_CHARS:
         raise DidError("did:key identifier is too long", code="did.invalid")
     if not method_id.startswith("z"):
@@ -176,7 +178,7 @@ def public_key_from_did_key(did_or_did_url: str) -> Ed25519PublicKey:
             multicodec other than ed25519-pub), ``did.invalid_fragment``.
     """
     method_id, fragment = _split(did_or_did_url)
-    key = _decode_id(method_id)
+    key = ed25519_from_fingerprint(method_id)
     if fragment is not None and fragment != method_id:
         raise DidError(f"fragment {fragment!r} does not name this did:key's key",
                        code="did.invalid_fragment")
@@ -187,7 +189,7 @@ def _bare_did(did: str) -> tuple[str, Ed25519PublicKey]:
     method_id, fragment = _split(did)
     if fragment is not None:
         raise DidError("expected a DID, not a DID URL", code="did.invalid")
-    return _PREFIX + method_id, _decode_id(method_id)
+    return _PREFIX + method_id, ed25519_from_fingerprint(method_id)
 
 
 def verification_method_id(did: str) -> str:

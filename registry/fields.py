@@ -1,0 +1,228 @@
+"""Declarative, closed field specifications for transaction bodies.
+
+Each transaction type's body is an :class:`Obj` of typed fields; no object admits members it
+does not name. The same specification validates (fast enough to re-check every transaction
+when a whole chain is replayed) and exports itself as JSON Schema for the documentation and
+for the test that shows no transaction has room for a person's data: every leaf field is a
+DID, a key, a hash, an integer, a type or claim name, or bounded organisation-level text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from registry.errors import RegistryError
+
+__all__ = [
+    "CLAIM_NAME", "DID", "DIGEST", "KIND_OF_LEAF", "MULTIKEY", "TX_ID", "VCT",
+    "Field", "Int", "JsonSchemaDoc", "ListOf", "Obj", "Pattern", "Text", "TxMalformedError",
+]
+
+
+class TxMalformedError(RegistryError):
+    """A transaction (or one of its fields) does not have the required shape."""
+
+    code = "registry.tx_malformed"
+
+
+def _bad(path: str, detail: str) -> TxMalformedError:
+    return TxMalformedError(f"{path or 'transaction'}: {detail}")
+
+
+class Field:
+    """One field's rule. Its JSON Schema marks each leaf with ``x-kind``: what it can hold."""
+
+    def check(self, value: object, path: str) -> Any:
+        raise NotImplementedError
+
+    def schema(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Pattern(Field):
+    """A string matching a regular expression (DIDs, keys, hashes, identifiers)."""
+
+    regex: str
+    what: str
+    max_length: int = 200
+    leaf_kind: str = "identifier"
+    _compiled: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_compiled", re.compile(self.regex))
+
+    def check(self, value: object, path: str) -> str:
+        if (not isinstance(value, str) or len(value) > self.max_length
+                or not self._compiled.fullmatch(value)):
+            raise _bad(path, f"must be {self.what}")
+        return value
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": f"^(?:{self.regex})$", "maxLength": self.max_length,
+                "description": self.what, "x-kind": self.leaf_kind}
+
+
+@dataclass(frozen=True)
+class Text(Field):
+    """Bounded free text about an organisation or a purpose (never about a person)."""
+
+    max_length: int = 200
+    kind: ClassVar[str] = "organisation-text"
+
+    def check(self, value: object, path: str) -> str:
+        if not isinstance(value, str) or not 1 <= len(value) <= self.max_length:
+            raise _bad(path, f"must be text of 1 to {self.max_length} characters")
+        if any(ord(c) < 0x20 for c in value):
+            raise _bad(path, "must not contain control characters")
+        return value
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "minLength": 1, "maxLength": self.max_length,
+                "x-kind": self.kind}
+
+
+@dataclass(frozen=True)
+class Int(Field):
+    """An integer (never a float, never a boolean) within bounds; optionally null."""
+
+    minimum: int = 0
+    maximum: int = (1 << 53) - 1
+    nullable: bool = False
+    kind: ClassVar[str] = "integer"
+
+    def check(self, value: object, path: str) -> int | None:
+        if value is None and self.nullable:
+            return None
+        if type(value) is not int or not self.minimum <= value <= self.maximum:
+            raise _bad(path, f"must be an integer in [{self.minimum}, {self.maximum}]")
+        return value
+
+    def schema(self) -> dict[str, Any]:
+        types: Any = ["integer", "null"] if self.nullable else "integer"
+        return {"type": types, "minimum": self.minimum, "maximum": self.maximum,
+                "x-kind": self.kind}
+
+
+@dataclass(frozen=True)
+class ListOf(Field):
+    """A JSON array of items of one field type, bounded in length, optionally unique."""
+
+    item: Field
+    min_items: int = 0
+    max_items: int = 64
+    unique: bool = True
+
+    def check(self, value: object, path: str) -> list[Any]:
+        if not isinstance(value, list) or not self.min_items <= len(value) <= self.max_items:
+            raise _bad(path, f"must be a list of {self.min_items} to {self.max_items} items")
+        items = [self.item.check(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        if self.unique and len({repr(v) for v in items}) != len(items):
+            raise _bad(path, "must not repeat an item")
+        return items
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "array", "items": self.item.schema(), "minItems": self.min_items,
+                "maxItems": self.max_items, "uniqueItems": self.unique}
+
+
+@dataclass(frozen=True)
+class Obj(Field):
+    """A closed JSON object: named members only, each required unless listed optional."""
+
+    fields: Mapping[str, Field]
+    optional: frozenset[str] = frozenset()
+
+    def check(self, value: object, path: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise _bad(path, "must be an object")
+        extra = value.keys() - self.fields.keys()
+        if extra:
+            raise _bad(path, f"unknown member {sorted(extra)[0]!r}")
+        out: dict[str, Any] = {}
+        for name, rule in self.fields.items():
+            if name in value:
+                out[name] = rule.check(value[name], f"{path}.{name}" if path else name)
+            elif name not in self.optional:
+                raise _bad(path, f"missing member {name!r}")
+        return out
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "object", "additionalProperties": False,
+                "required": sorted(self.fields.keys() - self.optional),
+                "properties": {k: v.schema() for k, v in self.fields.items()}}
+
+
+# JSON Schema keywords a published credential-type schema may use. Annotations that can
+# carry sample values (``examples``, ``default``, ``const``) are not among them, so a
+# schema cannot smuggle a person's data onto the chain as an "example".
+_SCHEMA_KEYWORDS = frozenset({
+    "$schema", "$id", "title", "description", "type", "properties", "required",
+    "additionalProperties", "items", "minItems", "maxItems", "uniqueItems", "minimum",
+    "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern",
+    "format", "enum", "$defs", "$ref", "allOf", "anyOf", "oneOf", "not", "minProperties",
+    "maxProperties", "propertyNames", "multipleOf",
+})
+_SUBSCHEMA_MAPS = frozenset({"properties", "$defs"})
+
+
+@dataclass(frozen=True)
+class JsonSchemaDoc(Field):
+    """A credential type's JSON Schema: valid Draft 2020-12, from an allow-list of keywords."""
+
+    max_nodes: int = 2000
+    kind: ClassVar[str] = "json-schema"
+
+    def check(self, value: object, path: str) -> dict[str, Any]:
+        from jsonschema import Draft202012Validator
+        from jsonschema.exceptions import SchemaError
+
+        if not isinstance(value, dict):
+            raise _bad(path, "must be a JSON Schema object")
+        self._walk(value, path, [0])
+        try:
+            Draft202012Validator.check_schema(value)
+        except SchemaError as exc:
+            raise _bad(path, f"not a valid JSON Schema: {exc.message}") from None
+        return value
+
+    def _walk(self, node: object, path: str, count: list[int]) -> None:
+        count[0] += 1
+        if count[0] > self.max_nodes:
+            raise _bad(path, f"schema is larger than {self.max_nodes} nodes")
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                self._walk(item, f"{path}[{i}]", count)
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                if key not in _SCHEMA_KEYWORDS:
+                    raise _bad(path, f"schema keyword {key!r} is not allowed")
+                if key in _SUBSCHEMA_MAPS and isinstance(item, dict):
+                    for name, sub in item.items():
+                        self._walk(sub, f"{path}.{key}.{name}", count)
+                elif key not in ("enum", "required", "type"):
+                    self._walk(item, f"{path}.{key}", count)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "object", "description": "a JSON Schema (Draft 2020-12)",
+                "x-kind": self.kind}
+
+
+DID = Pattern(r"did:keten:[1-9A-HJ-NP-Za-km-z]{16,24}", "a did:keten DID", leaf_kind="did")
+MULTIKEY = Pattern(r"z6Mk[1-9A-HJ-NP-Za-km-z]{44,45}", "an Ed25519 Multikey (z6Mk…)",
+                   leaf_kind="public-key")
+DIGEST = Pattern(r"[A-Za-z0-9_-]{43}", "a base64url SHA-256 digest", leaf_kind="digest")
+TX_ID = Pattern(r"[0-9a-f]{64}", "a transaction id (hex SHA-256)", leaf_kind="digest")
+VCT = Pattern(r"(?:urn:[a-z0-9][a-z0-9-]{0,31}:|https://)[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]+",
+              "a credential type (urn: or https: URI)", leaf_kind="credential-type")
+CLAIM_NAME = Pattern(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}", "a claim name", max_length=64,
+                     leaf_kind="claim-name")
+
+KIND_OF_LEAF = frozenset({
+    "did", "public-key", "digest", "credential-type", "claim-name", "identifier", "integer",
+    "organisation-text", "json-schema",
+})
+"""Every kind of leaf a transaction body may hold; none of them is a person's data."""
