@@ -86,6 +86,10 @@ class Chain:
             raise BlockError("genesis time and block time disagree", height=0,
                              code="registry.bad_genesis")
         state = _genesis_state(genesis_tx)
+        if state.quorum > len(state.witnesses):
+            raise BlockError(f"a quorum of {state.quorum} cannot be met by "
+                             f"{len(state.witnesses)} witnesses", height=0,
+                             code="registry.bad_genesis")
         head.verify(state.sequencer)
         chain = cls(state, MerkleTree(), head, head)
         chain.hashes = []
@@ -179,10 +183,15 @@ class Chain:
         if not accepted:
             return None, rejected
         data = [tx.data for tx in accepted]
-        for d in data:
-            self.tree.append(leaf_hash(d))
-        header = make_header(self.state.chain, self.head.height + 1, self.head.hash, time, data,
-                             self.tree.size, self.tree.root(), key)
+        base = self.tree.size
+        try:
+            for d in data:
+                self.tree.append(leaf_hash(d))
+            header = make_header(self.state.chain, self.head.height + 1, self.head.hash, time,
+                                 data, self.tree.size, self.tree.root(), key)
+        except BaseException:  # e.g. more transactions than a header may name
+            self.tree.truncate(base)
+            raise
         fork.height, fork.time = header.height, header.time
         return Pending(header, accepted, fork, rejected), rejected
 

@@ -66,6 +66,10 @@ class Pattern(Field):
                 "description": self.what, "x-kind": self.leaf_kind}
 
 
+# C0 and C1 control characters, DEL, and lone surrogates (which have no UTF-8 form).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 @dataclass(frozen=True)
 class Text(Field):
     """Bounded free text about an organisation or a purpose (never about a person)."""
@@ -76,8 +80,8 @@ class Text(Field):
     def check(self, value: object, path: str) -> str:
         if not isinstance(value, str) or not 1 <= len(value) <= self.max_length:
             raise _bad(path, f"must be text of 1 to {self.max_length} characters")
-        if any(ord(c) < 0x20 for c in value):
-            raise _bad(path, "must not contain control characters")
+        if _CONTROL.search(value):
+            raise _bad(path, "must not contain control characters or lone surrogates")
         return value
 
     def schema(self) -> dict[str, Any]:

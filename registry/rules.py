@@ -86,6 +86,10 @@ def _check_current_key_proof(state: State, proof: Proof, tx: Tx) -> DidRecord:
     if number != record.current.number:
         raise _forbidden(f"{proof.kid} is not the current key of {did} "
                          f"(key-{record.current.number})", "registry.not_current_key")
+    if record.current.compromised_since is not None:
+        # A key marked compromised signs nothing more; only a rotation (by the committed
+        # next key) or a steward can act for the DID now.
+        raise _forbidden(f"{proof.kid} is marked compromised", "registry.key_compromised")
     _verify(proof, record.current.key, tx)
     return record
 

@@ -129,10 +129,15 @@ def canonical(obj: Mapping[str, Any]) -> bytes:
     with ASCII member names, for which sorted, compact ``json.dumps`` *is* JCS; that costs a
     fifth of the general encoder, which only schemas (free JSON Schema members) still need.
     """
-    if obj.get("type") == "schema.publish":
-        return bytes(rfc8785.dumps(obj))
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    try:
+        if obj.get("type") == "schema.publish":
+            return bytes(rfc8785.dumps(obj))
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False).encode("utf-8")
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError, ValueError) as exc:
+        # JCS has no form for integers beyond 2**53, non-finite floats or lone surrogates
+        # (a schema may hold any JSON number; a parsed object may hold any str).
+        raise TxMalformedError(f"no canonical (JCS) form: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)

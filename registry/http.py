@@ -1,0 +1,258 @@
+"""The registry node's HTTP API (aiohttp): a thin adapter over :class:`registry.node.Node`.
+
+Every route parses its input, asks the node or the pure resolvers, and maps errors through
+:func:`registry.web.error_middleware` to ``{"error": code, "detail": ...}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from registry.didketen import DidUrlError, KetenDid, multikey
+from registry.errors import RegistryError
+from registry.node import Node, NotSequencerError
+from registry.resolve import parse_version_time, resolution_error, resolve
+from registry.tx import parse_tx
+from registry.web import MAX_BODY, error_middleware, json_response
+from ssiwallet.core import strictjson
+from ssiwallet.core.statuslist import StatusList, create_status_list_token
+
+__all__ = ["NODE", "NodeSettings", "create_node_app"]
+
+MAX_PAGE = 100
+_LIST_ID = re.compile(r"[1-9A-HJ-NP-Za-km-z]{16,24}\.[a-z0-9][a-z0-9-]{0,31}")
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """HTTP-level settings: status list token lifetime and caching hint."""
+
+    status_ttl: int = 300
+    status_lifetime: int = 3600
+
+
+NODE = web.AppKey("node", Node)
+SETTINGS = web.AppKey("settings", NodeSettings)
+
+
+class NotFoundError(RegistryError):
+    code = "registry.not_found"
+    status = 404
+
+
+def _int_param(request: web.Request, name: str, default: int | None = None,
+               maximum: int = (1 << 63) - 1) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        if default is None:
+            raise RegistryError(f"query parameter {name!r} is required",
+                                code="registry.bad_parameter")
+        return default
+    if not raw.isdigit() or len(raw) > 19 or int(raw) > maximum:
+        raise RegistryError(f"{name} must be a non-negative integer up to {maximum}",
+                            code="registry.bad_parameter")
+    return int(raw)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+async def health(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    head = node.chain.head
+    return json_response({"status": "halted" if node.halted else "ok",
+                          "chain": head.chain, "height": head.height, "size": head.size,
+                          "genesis": node.chain.genesis.hash, "sequencer": node.key is not None,
+                          "halted": node.halted},
+                         status=503 if node.halted else 200)
+
+
+async def genesis(request: web.Request) -> web.Response:
+    """Block 0 and the keys a client pins: verify its hash, then trust its sequencer key."""
+    node = request.app[NODE]
+    found = node.block(0)
+    assert found is not None
+    stored, txs = found
+    state = node.chain.state
+    return json_response({
+        "hash": stored.hash, "header": strictjson.loads(stored.header),
+        "txs": [strictjson.loads(t.data) for t in txs], "chain": state.chain,
+        "sequencer": multikey(state.sequencer), "log_vkey": node.log_verifier.vkey(),
+        "witnesses": [{"name": n, "vkey": v} for n, v in state.witnesses],
+        "quorum": state.quorum})
+
+
+async def post_tx(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    if node.key is None:
+        raise NotSequencerError("this node is a mirror; submit to the sequencer")
+    tx = parse_tx(await request.read())
+    receipt = await node.submit(tx)
+    body = {"id": receipt.id, "index": receipt.index, "height": receipt.height}
+    return json_response(body, status=201)
+
+
+async def get_tx(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    stored = node.tx(request.match_info["id"])
+    if stored is None:
+        raise NotFoundError("no such transaction")
+    return json_response({"id": stored.id, "index": stored.index, "height": stored.height,
+                          "tx": strictjson.loads(stored.data)})
+
+
+async def get_blocks(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    start = _int_param(request, "from", 0)
+    limit = _int_param(request, "limit", 20, MAX_PAGE) or 1
+    blocks: list[dict[str, Any]] = []
+    for height in range(start, min(start + limit, node.chain.head.height + 1)):
+        found = node.block(height)
+        assert found is not None
+        stored, txs = found
+        blocks.append({"hash": stored.hash, "header": strictjson.loads(stored.header),
+                       "txs": [strictjson.loads(t.data) for t in txs]})
+    return json_response({"height": node.chain.head.height, "blocks": blocks})
+
+
+async def get_checkpoint(request: web.Request) -> web.Response:
+    note = request.app[NODE].checkpoint
+    if not note:
+        raise NotFoundError("this node has no checkpoint yet")
+    return web.Response(text=note, content_type="text/plain", charset="utf-8")
+
+
+async def inclusion(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    tx_id = request.query.get("tx", "")
+    index = node.chain.tx_index.get(tx_id)
+    if index is None:
+        raise NotFoundError("no such transaction")
+    size = _int_param(request, "size", node.chain.size)
+    if size > node.chain.size:
+        raise RegistryError(f"size {size} is beyond the tree ({node.chain.size})",
+                            code="registry.proof_bad_size")
+    proof = node.chain.tree.inclusion_proof(index, size)
+    return json_response({"tx": tx_id, "index": index, "size": size,
+                          "leaf_hash": _b64(node.chain.tree.leaf(index)),
+                          "proof": [_b64(h) for h in proof]})
+
+
+async def consistency(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    old, new = _int_param(request, "from"), _int_param(request, "to", node.chain.size)
+    if new > node.chain.size or old > new:
+        raise RegistryError(f"need from <= to <= {node.chain.size}",
+                            code="registry.proof_bad_size")
+    proof = node.chain.tree.consistency_proof(old, new)
+    return json_response({"from": old, "to": new, "proof": [_b64(h) for h in proof]})
+
+
+async def identifiers(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    raw_time = request.query.get("versionTime")
+    try:
+        version_time = None if raw_time is None else parse_version_time(raw_time)
+        result = resolve(node.chain.state, request.match_info["did"], version_time,
+                         node.clock())
+    except RegistryError as exc:
+        status = exc.status if exc.status != 422 else 400
+        return json_response(resolution_error(exc), status=status)
+    return web.Response(text=strictjson.dumps(result),
+                        content_type="application/did-resolution+json")
+
+
+async def accreditations(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    state = node.chain.state
+    issuer = request.query.get("issuer")
+    if issuer is None:
+        raise RegistryError("query parameter 'issuer' is required",
+                            code="registry.bad_parameter")
+    KetenDid(issuer)
+    vct = request.query.get("vct")
+    at = _int_param(request, "at", node.clock())
+    records = [a for a in state.accreditations_of(issuer) if vct is None or vct in a.vcts]
+    body: dict[str, Any] = {"issuer": issuer, "at": at, "height": state.height,
+                            "size": node.chain.size,
+                            "accreditations": [a.to_json() for a in records]}
+    if vct is not None:
+        body["vct"] = vct
+        body["accredited"] = state.accredited(issuer, vct, at) is not None
+    return json_response(body)
+
+
+async def verifiers(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    did = request.match_info["did"]
+    KetenDid(did)
+    registration = node.chain.state.verifiers.get(did)
+    record = node.chain.state.dids.get(did)
+    if registration is None or record is None:
+        raise NotFoundError(f"{did} is not a registered verifier")
+    now = node.clock()
+    return json_response({**registration.to_json(), "name": record.name,
+                          "active": registration.active_at(now) and record.deactivated is None,
+                          "height": node.chain.state.height, "size": node.chain.size})
+
+
+async def schemas(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    vct = unquote(request.match_info["vct"])
+    versions = node.chain.state.schemas.get(vct, ())
+    wanted = _int_param(request, "version", len(versions))
+    if not versions or not 1 <= wanted <= len(versions):
+        raise NotFoundError(f"no schema published for {vct}")
+    return json_response({**versions[wanted - 1].to_json(), "versions": len(versions)})
+
+
+async def status_list(request: web.Request) -> web.Response:
+    """The list as a Token Status List JWT signed by the node as Status Issuer."""
+    node, settings = request.app[NODE], request.app[SETTINGS]
+    list_id = request.match_info["list_id"]
+    if not _LIST_ID.fullmatch(list_id):
+        raise DidUrlError("not a status list id", code="registry.bad_parameter")
+    record = node.chain.state.status_lists.get(list_id)
+    if record is None:
+        raise NotFoundError(f"no status list {list_id}")
+    if node.key is None:
+        raise NotSequencerError("status list tokens are signed by the sequencer")
+    status = StatusList.new(record.size, record.bits)
+    for index, value in record.values.items():
+        status.set(index, value)
+    now = node.clock()
+    sub = f"{request.scheme}://{request.host}/status/{list_id}"
+    token = create_status_list_token(
+        status, sub=sub, iat=now, exp=now + settings.status_lifetime, ttl=settings.status_ttl,
+        key=node.key, kid=multikey(node.key.public_key),
+        extra_claims={"keten_height": node.chain.state.height, "keten_chain": record.id})
+    return web.Response(text=token, content_type="application/statuslist+jwt",
+                        headers={"Cache-Control": f"max-age={settings.status_ttl}"})
+
+
+def create_node_app(node: Node, settings: NodeSettings | None = None) -> web.Application:
+    """The node's aiohttp application (the caller runs the sequencer task)."""
+    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
+    app[NODE] = node
+    app[SETTINGS] = settings or NodeSettings()
+    app.router.add_get("/health", health)
+    app.router.add_get("/genesis", genesis)
+    app.router.add_post("/txs", post_tx)
+    app.router.add_get("/txs/{id}", get_tx)
+    app.router.add_get("/blocks", get_blocks)
+    app.router.add_get("/checkpoint", get_checkpoint)
+    app.router.add_get("/proofs/inclusion", inclusion)
+    app.router.add_get("/proofs/consistency", consistency)
+    app.router.add_get("/1.0/identifiers/{did}", identifiers)
+    app.router.add_get("/accreditations", accreditations)
+    app.router.add_get("/verifiers/{did}", verifiers)
+    app.router.add_get("/schemas/{vct:.+}", schemas)
+    app.router.add_get("/status/{list_id}", status_list)
+    return app

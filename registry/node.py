@@ -1,0 +1,300 @@
+"""A registry node: the validated chain, its storage, and (on the sequencer) block production.
+
+The sequencer turns submitted transactions into blocks by *group commit*: while one block is
+being written (one SQLite transaction, fsynced), new submissions queue up and become the
+next block together. A submitter is answered only after its block is durable, so an
+acknowledged transaction is never lost; if the write fails the block is forgotten in memory
+too (:meth:`Chain.abort`) and every submitter of it gets the storage error.
+
+Everything read back from storage is checked against the hashes the node validated when it
+replayed the chain; a mismatch means the file was altered underneath the node, which then
+*halts*: it answers 503 and never signs anything again until an operator intervenes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time as _time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from registry.block import BlockError, BlockHeader
+from registry.chain import Chain, Pending
+from registry.checkpoint import Checkpoint
+from registry.errors import RegistryError
+from registry.merkle import leaf_hash
+from registry.note import NoteSigner, NoteVerifier, sign_note
+from registry.storage import Storage, StoredBlock, StoredTx
+from registry.tx import Tx
+from ssiwallet.core.keys import Ed25519PrivateKey
+from ssiwallet.errors import SsiError
+
+__all__ = ["Node", "NodeHaltedError", "Receipt", "replay"]
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], int]
+Cosigner = Callable[[int, list[bytes], str], Awaitable[str]]
+"""Submit (old size, consistency proof, signed checkpoint) to a witness; its cosignatures."""
+
+
+class NodeHaltedError(RegistryError):
+    """The node found its storage altered and refuses to serve or sign."""
+
+    code = "registry.node_halted"
+    status = 503
+
+
+class NotSequencerError(RegistryError):
+    """This node is a mirror: it has no sequencer key and accepts no transactions."""
+
+    code = "registry.not_sequencer"
+    status = 503
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """Where an accepted transaction landed."""
+
+    id: str
+    index: int
+    height: int
+
+
+def replay(storage: Storage, *, stop_at: int | None = None) -> Chain:
+    """Rebuild and fully re-validate the chain stored in ``storage``, from genesis.
+
+    Raises:
+        BlockError: naming the first block that does not validate (``.height``).
+    """
+    chain: Chain | None = None
+    for stored in storage.iter_blocks(0):
+        if stop_at is not None and stored.height > stop_at:
+            break
+        data = [t.data for t in storage.block_txs(stored.height)]
+        if hashlib.sha256(stored.header).hexdigest() != stored.hash:
+            raise BlockError("stored hash does not match the stored header",
+                             height=stored.height, code="registry.block_hash_mismatch")
+        if chain is None:
+            chain = Chain.from_genesis(stored.header, data)
+        else:
+            chain.commit(chain.check_block(stored.header, data))
+    if chain is None:
+        raise BlockError("the store holds no genesis block", height=0,
+                         code="registry.bad_genesis")
+    return chain
+
+
+class Node:
+    """A validated chain over a storage; a sequencer when it holds the sequencer key."""
+
+    def __init__(self, chain: Chain, storage: Storage, key: Ed25519PrivateKey | None = None,
+                 *, clock: Clock | None = None, max_block_txs: int = 500) -> None:
+        if key is not None and key.public_key != chain.state.sequencer:
+            raise RegistryError("this key is not the chain's sequencer key",
+                                code="registry.not_sequencer_key")
+        self.chain = chain
+        self.storage = storage
+        self.key = key
+        self.clock: Clock = clock or (lambda: int(_time.time()))
+        self.max_block_txs = max_block_txs
+        self.halted: str | None = None
+        self._queue: list[tuple[Tx, asyncio.Future[Receipt]]] = []
+        self._wake = asyncio.Event()
+        self._signer = NoteSigner(chain.state.chain, key) if key is not None else None
+        self._base_note = ""
+        self._cosignatures: dict[str, str] = {}
+        self._restore_checkpoint(storage.checkpoint())
+        self.new_block = asyncio.Condition()
+
+    @classmethod
+    def open(cls, storage: Storage, key: Ed25519PrivateKey | None = None, **kwargs: object
+             ) -> Node:
+        """Replay ``storage`` from genesis (refusing a tampered one) and serve it."""
+        return cls(replay(storage), storage, key, **kwargs)  # type: ignore[arg-type]
+
+    # ----------------------------------------------------------------- checkpoints
+
+    @property
+    def log_verifier(self) -> NoteVerifier:
+        """The note key the node signs checkpoints with: the sequencer key, named by origin."""
+        return NoteVerifier(self.chain.state.chain, self.chain.state.sequencer)
+
+    def _sign_checkpoint(self, head: BlockHeader) -> str:
+        body = Checkpoint(head.chain, head.size, bytes.fromhex(head.root)).body()
+        return sign_note(body, [self._signer]) if self._signer is not None else ""
+
+    def _restore_checkpoint(self, stored: str | None) -> None:
+        """Start from the stored checkpoint: re-sign the head, keep cosignatures still valid."""
+        self._cosignatures = {}
+        if self._signer is None:
+            self._base_note = stored or ""
+            return
+        self._base_note = self._sign_checkpoint(self.chain.head)
+        if stored and stored.startswith(self._base_note):
+            for line in stored[len(self._base_note):].splitlines(keepends=True):
+                self._cosignatures[line.split(" ", 2)[1]] = line
+
+    @property
+    def checkpoint(self) -> str:
+        """The newest checkpoint with the witness cosignatures gathered for it."""
+        self._check_live()
+        return self._base_note + "".join(self._cosignatures.values())
+
+    @property
+    def signed_checkpoint(self) -> str:
+        """The newest checkpoint with the node's signature only (what witnesses are sent)."""
+        return self._base_note
+
+    def add_cosignature(self, note: str, line: str) -> bool:
+        """Attach a witness's cosignature line to ``note`` if that is still the newest one.
+
+        A witness that cosigns again (when the node is idle) replaces its older line.
+        """
+        if note != self._base_note or not line.startswith("\u2014 "):
+            return False
+        self._cosignatures[line.split(" ", 2)[1]] = line if line.endswith("\n") else line + "\n"
+        self.storage.set_checkpoint(self.checkpoint)
+        return True
+
+    def set_upstream_checkpoint(self, note: str) -> None:
+        """A mirror serves the sequencer's checkpoint once it holds the same tree."""
+        self._base_note = note
+        self.storage.set_checkpoint(note)
+
+    # ----------------------------------------------------------------- submitting
+
+    def _check_live(self) -> None:
+        """Refuse to serve or sign once storage was found altered."""
+        if self.halted is not None:
+            raise NodeHaltedError(f"node halted: {self.halted}")
+
+    async def submit(self, tx: Tx) -> Receipt:
+        """Queue ``tx`` for the next block; return once that block is durably stored.
+
+        A transaction already on the chain is answered with its receipt (idempotent retry).
+
+        Raises:
+            NotSequencerError, NodeHaltedError; any chain-rule error for ``tx``;
+            StorageError when its block could not be written (nothing was acknowledged).
+        """
+        self._check_live()
+        if self.key is None:
+            raise NotSequencerError("this node is a mirror; submit to the sequencer")
+        known = self.chain.tx_index.get(tx.id)
+        if known is not None:
+            return Receipt(tx.id, known, self.chain.block_of[known])
+        future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
+        self._queue.append((tx, future))
+        self._wake.set()
+        return await future
+
+    async def run_sequencer(self) -> None:
+        """Produce blocks from the queue until cancelled (one write in flight at a time)."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                batch = self._queue[: self.max_block_txs]
+                del self._queue[: len(batch)]
+                await self._produce(batch)
+
+    async def _produce(self, batch: list[tuple[Tx, asyncio.Future[Receipt]]]) -> None:
+        assert self.key is not None
+        futures = {id(tx): fut for tx, fut in batch}
+        try:
+            self._check_live()
+            pending, rejected = self.chain.prepare([tx for tx, _ in batch], self.clock(),
+                                                   self.key)
+        except SsiError as exc:
+            for _, fut in batch:
+                _settle(fut, exc)
+            return
+        for item in rejected:
+            _settle(futures[id(item.tx)], item.error)
+        if pending is None:
+            return
+        try:
+            await self._store(pending)
+        except SsiError as exc:
+            self.chain.abort(pending)
+            for tx in pending.txs:
+                _settle(futures[id(tx)], exc)
+            return
+        first = pending.header.size - len(pending.txs)
+        for offset, tx in enumerate(pending.txs):
+            _settle(futures[id(tx)], Receipt(tx.id, first + offset, pending.header.height))
+
+    async def _store(self, pending: Pending) -> None:
+        header = pending.header
+        checkpoint = self._sign_checkpoint(header)
+        stored = StoredBlock(header.height, header.hash, header.data,
+                             header.size - len(pending.txs), len(pending.txs))
+        await asyncio.to_thread(self.storage.append_block, stored,
+                                [(tx.id, tx.data) for tx in pending.txs], checkpoint)
+        self.chain.commit(pending)
+        self._base_note, self._cosignatures = checkpoint, {}
+        async with self.new_block:
+            self.new_block.notify_all()
+
+    async def append_checked(self, header: bytes, tx_data: Sequence[bytes]) -> None:
+        """A mirror's append: validate a block fetched from elsewhere, store it, commit it."""
+        self._check_live()
+        pending = self.chain.check_block(header, tx_data, now=self.clock())
+        try:
+            stored = StoredBlock(pending.header.height, pending.header.hash, pending.header.data,
+                                 pending.header.size - len(pending.txs), len(pending.txs))
+            await asyncio.to_thread(self.storage.append_block, stored,
+                                    [(tx.id, tx.data) for tx in pending.txs], "")
+        except BaseException:
+            self.chain.abort(pending)
+            raise
+        self.chain.commit(pending)
+        async with self.new_block:
+            self.new_block.notify_all()
+
+    # ----------------------------------------------------------------- reading
+
+    def _tampered(self, what: str) -> NodeHaltedError:
+        self.halted = f"stored {what} does not match the validated chain"
+        log.error("registry node halted: %s", self.halted)
+        return NodeHaltedError(f"node halted: {self.halted}")
+
+    def _checked_tx(self, stored: StoredTx) -> StoredTx:
+        if stored.index >= self.chain.size or leaf_hash(stored.data) != self.chain.tree.leaf(
+                stored.index):
+            raise self._tampered(f"transaction {stored.index}")
+        return stored
+
+    def block(self, height: int) -> tuple[StoredBlock, list[StoredTx]] | None:
+        """A committed block and its transactions, as stored, after checking both."""
+        self._check_live()
+        if not 0 <= height <= self.chain.head.height:
+            return None
+        stored = self.storage.block(height)
+        if stored is None or hashlib.sha256(stored.header).hexdigest() != self.chain.hashes[
+                height]:
+            raise self._tampered(f"block {height}")
+        return stored, [self._checked_tx(t) for t in self.storage.block_txs(height)]
+
+    def tx(self, tx_id: str) -> StoredTx | None:
+        """A committed transaction by id, checked against its leaf hash."""
+        self._check_live()
+        index = self.chain.tx_index.get(tx_id)
+        if index is None:
+            return None
+        stored = self.storage.tx_at(index)
+        if stored is None or stored.id != tx_id:
+            raise self._tampered(f"transaction {index}")
+        return self._checked_tx(stored)
+
+
+def _settle(future: asyncio.Future[Receipt], outcome: Receipt | BaseException) -> None:
+    if future.done():
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)

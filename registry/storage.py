@@ -1,0 +1,460 @@
+"""Durable storage of the registry log: blocks, their transactions and the latest checkpoint.
+
+The node's pure core computes every hash and signature; storage only keeps bytes, durably and
+atomically, and hands them back unchanged (the node re-hashes what it reads, so a tampered
+file is caught there, not here). Every transaction is a leaf of one Merkle tree, so its
+global index is part of what is stored: indexes and heights are contiguous from 0.
+
+The one write that matters is :meth:`Storage.append_block`: the block, its transactions and
+the checkpoint covering them go into a single SQLite transaction. A crash (or a full disk) at
+any point therefore leaves either the old state or the new one, never a checkpoint naming a
+leaf that is not stored, and the call returns only after the commit is on disk (WAL with
+``synchronous=FULL`` fsyncs the log on every commit), so an acknowledged block survives.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from registry.errors import RegistryError
+
+__all__ = ["SCHEMA_VERSION", "MemoryStorage", "SqliteStorage", "Storage", "StorageError",
+           "StoredBlock", "StoredTx"]
+
+SCHEMA_VERSION = 1
+"""Kept in ``PRAGMA user_version``; a file with another version is refused, never migrated
+implicitly, so an old binary cannot misread a newer layout."""
+
+_BATCH = 512
+"""Rows fetched per query by the streaming iterators: bounded memory, and no cursor (hence
+no read transaction pinning the WAL) is held open while the caller works between batches."""
+
+
+class StorageError(RegistryError):
+    """Storage failed or refused a write; the store is unchanged by the failed call.
+
+    Raised with a more specific ``code`` where the caller can act on the reason:
+    ``registry.storage_full`` (disk full or I/O error), ``registry.storage_conflict`` (the
+    block does not extend the stored chain, or reuses a tx id / block hash),
+    ``registry.storage_version`` (unknown schema) and ``registry.storage_corrupt`` (not a
+    SQLite file, or the stored log is not a contiguous prefix).
+    """
+
+    code = "registry.storage_error"
+    status = 503
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBlock:
+    """One block as stored: the caller's hash and header bytes, and where its txs sit."""
+
+    height: int
+    hash: str
+    header: bytes
+    first_index: int
+    tx_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTx:
+    """One transaction as stored; ``index`` is its leaf index in the log's Merkle tree."""
+
+    index: int
+    id: str
+    height: int
+    data: bytes
+
+
+class Storage(Protocol):
+    """The narrow interface the node uses.
+
+    ``append_block`` stores, atomically, the block, its transactions (ids and bytes, at global
+    indexes ``first_index`` onwards) and the latest checkpoint note; the block must extend the
+    chain exactly (next height, ``first_index == tx_count()``, ``tx_count == len(txs)``,
+    fresh tx ids and block hash) or nothing is written and ``registry.storage_conflict`` is
+    raised. It returns only once the write is durable. ``set_checkpoint`` replaces the note
+    (witness cosignatures added, re-signed when idle). Readers return the stored bytes
+    unchanged; the iterators stream in order, in batches, up to the end of the log as it is
+    when each batch is read. Failures surface as :class:`StorageError`, never a driver error.
+    """
+
+    def height(self) -> int | None: ...
+    def tx_count(self) -> int: ...
+    def append_block(
+        self, block: StoredBlock, txs: Sequence[tuple[str, bytes]], checkpoint: str
+    ) -> None: ...
+    def set_checkpoint(self, checkpoint: str) -> None: ...
+    def checkpoint(self) -> str | None: ...
+    def block(self, height: int) -> StoredBlock | None: ...
+    def blocks(self, start: int, limit: int) -> list[StoredBlock]: ...
+    def block_txs(self, height: int) -> list[StoredTx]: ...
+    def tx(self, tx_id: str) -> StoredTx | None: ...
+    def tx_at(self, index: int) -> StoredTx | None: ...
+    def iter_txs(self, start: int = 0) -> Iterator[StoredTx]: ...
+    def iter_blocks(self, start: int = 0) -> Iterator[StoredBlock]: ...
+    def get_meta(self, key: str) -> str | None: ...
+    def set_meta(self, key: str, value: str) -> None: ...
+    def close(self) -> None: ...
+
+
+def _conflict(detail: str) -> StorageError:
+    return StorageError(detail, code="registry.storage_conflict")
+
+
+def _check_extends(
+    block: StoredBlock, txs: Sequence[tuple[str, bytes]], height: int | None, count: int
+) -> None:
+    """Refuse a block that does not extend the chain exactly: the same rule for every store."""
+    expected = 0 if height is None else height + 1
+    if block.height != expected:
+        raise _conflict(f"block height {block.height}, expected {expected}")
+    if block.first_index != count:
+        raise _conflict(f"block first_index {block.first_index}, expected {count}")
+    if block.tx_count != len(txs):
+        raise _conflict(f"block tx_count {block.tx_count} but {len(txs)} transactions given")
+
+
+def _check_paging(start: int, limit: int) -> None:
+    # SQLite reads a negative LIMIT as "no limit": refuse it rather than dump the whole log.
+    if start < 0 or limit < 0:
+        raise ValueError("start and limit must be non-negative")
+
+
+class MemoryStorage:
+    """In-memory :class:`Storage` for pure tests, with the same checks as the SQLite one."""
+
+    def __init__(self) -> None:
+        self._blocks: list[StoredBlock] = []
+        self._txs: list[StoredTx] = []
+        self._by_id: dict[str, int] = {}
+        self._hashes: set[str] = set()
+        self._meta: dict[str, str] = {}
+        self._checkpoint: str | None = None
+        self._closed = False
+
+    def _live(self) -> MemoryStorage:
+        if self._closed:  # use after close is a bug in the caller, as with the SQLite store
+            raise StorageError("storage is closed")
+        return self
+
+    def height(self) -> int | None:
+        return len(self._live()._blocks) - 1 if self._blocks else None
+
+    def tx_count(self) -> int:
+        return len(self._live()._txs)
+
+    def append_block(
+        self, block: StoredBlock, txs: Sequence[tuple[str, bytes]], checkpoint: str
+    ) -> None:
+        _check_extends(block, txs, self.height(), len(self._txs))
+        ids = [tx_id for tx_id, _ in txs]
+        if len(set(ids)) != len(ids) or any(i in self._by_id for i in ids):
+            raise _conflict("duplicate transaction id")
+        if block.hash in self._hashes:
+            raise _conflict("duplicate block hash")
+        self._blocks.append(StoredBlock(block.height, block.hash, bytes(block.header),
+                                        block.first_index, block.tx_count))
+        self._hashes.add(block.hash)
+        for index, (tx_id, data) in enumerate(txs, start=block.first_index):
+            self._txs.append(StoredTx(index, tx_id, block.height, bytes(data)))
+            self._by_id[tx_id] = index
+        self._checkpoint = checkpoint
+
+    def set_checkpoint(self, checkpoint: str) -> None:
+        self._live()._checkpoint = checkpoint
+
+    def checkpoint(self) -> str | None:
+        return self._live()._checkpoint
+
+    def block(self, height: int) -> StoredBlock | None:
+        return self._live()._blocks[height] if 0 <= height < len(self._blocks) else None
+
+    def blocks(self, start: int, limit: int) -> list[StoredBlock]:
+        _check_paging(start, limit)
+        return self._live()._blocks[start : start + limit]
+
+    def block_txs(self, height: int) -> list[StoredTx]:
+        b = self.block(height)
+        return [] if b is None else self._txs[b.first_index : b.first_index + b.tx_count]
+
+    def tx(self, tx_id: str) -> StoredTx | None:
+        index = self._live()._by_id.get(tx_id)
+        return None if index is None else self._txs[index]
+
+    def tx_at(self, index: int) -> StoredTx | None:
+        return self._live()._txs[index] if 0 <= index < len(self._txs) else None
+
+    def iter_txs(self, start: int = 0) -> Iterator[StoredTx]:
+        i = max(start, 0)
+        while (tx := self.tx_at(i)) is not None:
+            yield tx
+            i += 1
+
+    def iter_blocks(self, start: int = 0) -> Iterator[StoredBlock]:
+        h = max(start, 0)
+        while (b := self.block(h)) is not None:
+            yield b
+            h += 1
+
+    def get_meta(self, key: str) -> str | None:
+        return self._live()._meta.get(key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._live()._meta[key] = value
+
+    def close(self) -> None:
+        self._closed = True
+
+
+_SCHEMA = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE checkpoint (id INTEGER PRIMARY KEY CHECK (id = 0), note TEXT NOT NULL)",
+    "CREATE TABLE blocks (height INTEGER PRIMARY KEY CHECK (height >= 0),"
+    " hash TEXT UNIQUE NOT NULL, header BLOB NOT NULL CHECK (typeof(header) = 'blob'),"
+    " first_index INTEGER NOT NULL CHECK (first_index >= 0),"
+    " tx_count INTEGER NOT NULL CHECK (tx_count >= 0))",
+    "CREATE TABLE txs (idx INTEGER PRIMARY KEY CHECK (idx >= 0), id TEXT UNIQUE NOT NULL,"
+    " height INTEGER NOT NULL REFERENCES blocks (height),"
+    " data BLOB NOT NULL CHECK (typeof(data) = 'blob'))",
+)
+_BLOCK_COLS = "height, hash, header, first_index, tx_count"
+_TX_COLS = "t.idx, t.id, t.height, t.data"
+
+
+def _translate(exc: sqlite3.Error) -> StorageError:
+    """Map a SQLite error to the StorageError code a caller can act on."""
+    primary = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF  # extended → primary code
+    if primary in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
+        return StorageError(f"storage full or unwritable: {exc}", code="registry.storage_full")
+    if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return StorageError(f"not a valid registry database: {exc}",
+                            code="registry.storage_corrupt")
+    if isinstance(exc, sqlite3.IntegrityError):
+        return _conflict(f"duplicate or invalid row: {exc}")
+    return StorageError(f"storage failure: {exc}")
+
+
+class SqliteStorage:
+    """:class:`Storage` in one SQLite file: the embedded default.
+
+    WAL with ``synchronous=FULL`` makes every commit durable before it returns; each write is
+    one ``BEGIN IMMEDIATE`` … ``COMMIT``, so other processes on the same file are serialised
+    by SQLite's own locks (waiting up to ``busy_timeout`` seconds) and the chain checks run
+    against what is actually on disk. One connection, shared across threads under a lock.
+
+    Args:
+        path: the database file (created when missing); ``:memory:`` is refused, as it has no
+            WAL and would silently drop the durability this class exists for.
+        max_pages: sets ``PRAGMA max_page_count`` on this connection only, so tests can
+            simulate a full disk (``SQLITE_FULL``) without filling one.
+        busy_timeout: seconds to wait for another connection's write lock.
+    """
+
+    def __init__(
+        self, path: str | Path, *, max_pages: int | None = None, busy_timeout: float = 5.0
+    ) -> None:
+        if max_pages is not None and max_pages < 1:
+            raise ValueError("max_pages must be positive")  # SQLite silently ignores 0
+        self._lock = threading.Lock()
+        self._closed = True
+        try:
+            self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+        try:
+            self._setup(max_pages, busy_timeout)
+        except BaseException as exc:
+            self._conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise _translate(exc) from exc
+            raise
+        self._closed = False
+
+    def _setup(self, max_pages: int | None, busy_timeout: float) -> None:
+        c = self._conn
+        c.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        self._check_version()  # before any write: a file we do not understand stays untouched
+        mode = c.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StorageError(f"cannot use WAL journal (got {mode!r}); need a file path")
+        c.execute("PRAGMA synchronous = FULL")
+        c.execute("PRAGMA foreign_keys = ON")
+        if max_pages is not None:
+            c.execute(f"PRAGMA max_page_count = {int(max_pages)}")
+        with self._write():
+            if self._check_version() == 0:  # re-read under the lock: another process may race
+                for statement in _SCHEMA:
+                    c.execute(statement)
+                c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._check_prefix()
+
+    def _check_version(self) -> int:
+        """The schema version; 0 for a new, empty file. Anything else is refused."""
+        version: int = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        foreign = version == 0 and self._conn.execute(
+            "SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if version not in (0, SCHEMA_VERSION) or foreign:
+            raise StorageError(f"not a registry database of schema {SCHEMA_VERSION}"
+                               f" (user_version {version})", code="registry.storage_version")
+        return version
+
+    def _check_prefix(self) -> None:
+        """Refuse a file whose log is not a contiguous prefix (rows deleted or edited by hand)."""
+        c = self._conn
+        c.execute("BEGIN")  # one snapshot for the three reads
+        try:
+            n_blocks, top = c.execute("SELECT count(*), max(height) FROM blocks").fetchone()
+            n_txs, last = c.execute("SELECT count(*), max(idx) FROM txs").fetchone()
+            end = c.execute("SELECT first_index + tx_count FROM blocks WHERE height = ?",
+                            (top,)).fetchone()
+        finally:
+            c.execute("COMMIT")
+        blocks_ok = n_blocks == (0 if top is None else top + 1)
+        txs_ok = n_txs == (0 if last is None else last + 1) == (end[0] if end else 0)
+        if not (blocks_ok and txs_ok):
+            raise StorageError("stored log is not a contiguous prefix",
+                               code="registry.storage_corrupt")
+
+    @contextmanager
+    def _op(self) -> Iterator[sqlite3.Connection]:
+        """Serialise access and keep raw ``sqlite3`` errors out of the public API."""
+        with self._lock:
+            if self._closed:
+                raise StorageError("storage is closed")
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                raise _translate(exc) from exc
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed (and fsynced) on success, rolled back otherwise.
+
+        ``BEGIN IMMEDIATE`` takes the write lock up front, so the checks made inside see the
+        state the write applies to, even with another process on the same file.
+        """
+        c = self._conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            yield c
+            c.execute("COMMIT")
+        except BaseException:
+            # SQLITE_FULL / IOERR may already have rolled the transaction back on their own.
+            if c.in_transaction:
+                try:
+                    c.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the original error is the one worth reporting
+            raise
+
+    def _one(self, sql: str, *args: object) -> Any:
+        with self._op() as c:
+            return c.execute(sql, args).fetchone()
+
+    def _all(self, sql: str, *args: object) -> list[Any]:
+        with self._op() as c:
+            return c.execute(sql, args).fetchall()
+
+    def height(self) -> int | None:
+        top: int | None = self._one("SELECT max(height) FROM blocks")[0]
+        return top
+
+    def tx_count(self) -> int:
+        last: int | None = self._one("SELECT max(idx) FROM txs")[0]
+        return 0 if last is None else last + 1
+
+    def append_block(
+        self, block: StoredBlock, txs: Sequence[tuple[str, bytes]], checkpoint: str
+    ) -> None:
+        with self._op(), self._write() as c:
+            top = c.execute("SELECT max(height) FROM blocks").fetchone()[0]
+            last = c.execute("SELECT max(idx) FROM txs").fetchone()[0]
+            _check_extends(block, txs, top, 0 if last is None else last + 1)
+            c.execute(f"INSERT INTO blocks ({_BLOCK_COLS}) VALUES (?, ?, ?, ?, ?)",
+                      (block.height, block.hash, bytes(block.header), block.first_index,
+                       block.tx_count))
+            c.executemany("INSERT INTO txs (idx, id, height, data) VALUES (?, ?, ?, ?)",
+                          ((index, tx_id, block.height, bytes(data))
+                           for index, (tx_id, data) in enumerate(txs, start=block.first_index)))
+            self._put_checkpoint(c, checkpoint)
+
+    @staticmethod
+    def _put_checkpoint(c: sqlite3.Connection, checkpoint: str) -> None:
+        c.execute("INSERT INTO checkpoint (id, note) VALUES (0, ?)"
+                  " ON CONFLICT (id) DO UPDATE SET note = excluded.note", (checkpoint,))
+
+    def set_checkpoint(self, checkpoint: str) -> None:
+        with self._op(), self._write() as c:
+            self._put_checkpoint(c, checkpoint)
+
+    def checkpoint(self) -> str | None:
+        row = self._one("SELECT note FROM checkpoint WHERE id = 0")
+        return None if row is None else str(row[0])
+
+    def block(self, height: int) -> StoredBlock | None:
+        row = self._one(f"SELECT {_BLOCK_COLS} FROM blocks WHERE height = ?", height)
+        return None if row is None else StoredBlock(*row)
+
+    def blocks(self, start: int, limit: int) -> list[StoredBlock]:
+        _check_paging(start, limit)
+        return [StoredBlock(*r) for r in self._all(
+            f"SELECT {_BLOCK_COLS} FROM blocks WHERE height >= ? ORDER BY height LIMIT ?",
+            start, limit)]
+
+    def block_txs(self, height: int) -> list[StoredTx]:
+        # By the block's index range: uses the primary key, no extra index on txs.height.
+        return [StoredTx(*r) for r in self._all(
+            f"SELECT {_TX_COLS} FROM blocks b JOIN txs t ON t.idx >= b.first_index"
+            " AND t.idx < b.first_index + b.tx_count WHERE b.height = ? ORDER BY t.idx", height)]
+
+    def tx(self, tx_id: str) -> StoredTx | None:
+        row = self._one(f"SELECT {_TX_COLS} FROM txs t WHERE id = ?", tx_id)
+        return None if row is None else StoredTx(*row)
+
+    def tx_at(self, index: int) -> StoredTx | None:
+        row = self._one(f"SELECT {_TX_COLS} FROM txs t WHERE idx = ?", index)
+        return None if row is None else StoredTx(*row)
+
+    def iter_txs(self, start: int = 0) -> Iterator[StoredTx]:
+        i = max(start, 0)
+        while rows := self._all(f"SELECT {_TX_COLS} FROM txs t WHERE idx >= ?"
+                                " ORDER BY idx LIMIT ?", i, _BATCH):
+            yield from (StoredTx(*r) for r in rows)  # to an empty batch: streams later appends
+            i = rows[-1][0] + 1
+
+    def iter_blocks(self, start: int = 0) -> Iterator[StoredBlock]:
+        h = max(start, 0)
+        while batch := self.blocks(h, _BATCH):
+            yield from batch
+            h = batch[-1].height + 1
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE key = ?", key)
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._op(), self._write() as c:
+            c.execute("INSERT INTO meta (key, value) VALUES (?, ?)"
+                      " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def close(self) -> None:
+        """Close the connection; idempotent. Later calls raise ``StorageError``."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                try:
+                    self._conn.close()
+                except sqlite3.Error as exc:
+                    raise _translate(exc) from exc
+
+    def __enter__(self) -> SqliteStorage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

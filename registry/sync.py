@@ -1,0 +1,193 @@
+"""The node's conversations with other nodes: asking witnesses to cosign, and mirroring.
+
+* :func:`cosign_loop` (sequencer): after every block, and every ``interval`` seconds when
+  idle, sends the newest checkpoint with a consistency proof to each witness and attaches
+  the cosignatures that verify under the witness keys named in genesis.
+* :func:`bootstrap_mirror` and :func:`follow` (mirror): fetch genesis (checked against a
+  pinned hash), then blocks, re-validating every one with the same rules as the sequencer,
+  and serve the sequencer's checkpoint only once the local tree has the same root.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aiohttp
+
+from registry.chain import Chain
+from registry.checkpoint import Checkpoint, CosignatureVerifier
+from registry.errors import RegistryError
+from registry.node import Node
+from registry.note import open_note
+from registry.storage import Storage, StoredBlock
+from registry.tx import canonical
+from registry.witness import WitnessConflict, WitnessError
+from registry.witness_http import submit_checkpoint
+from ssiwallet.core import strictjson
+from ssiwallet.errors import SsiError
+
+__all__ = ["ForkError", "WitnessTarget", "bootstrap_mirror", "cosign_loop", "follow"]
+
+log = logging.getLogger(__name__)
+MAX_RESPONSE = 8 << 20
+
+
+class ForkError(RegistryError):
+    """The upstream's signed tree head disagrees with the chain this mirror validated."""
+
+    code = "registry.fork_detected"
+    status = 502
+
+
+class UpstreamError(RegistryError):
+    code = "registry.upstream_error"
+    status = 502
+
+
+@dataclass(frozen=True)
+class WitnessTarget:
+    """A witness the sequencer submits to: its URL and the genesis key it must sign with."""
+
+    url: str
+    verifier: CosignatureVerifier
+
+
+def witness_targets(node: Node, urls: dict[str, str]) -> list[WitnessTarget]:
+    """Pair witness names (as in genesis) with URLs; refuse a name genesis does not list."""
+    keys = {name: vkey for name, vkey in node.chain.state.witnesses}
+    targets = []
+    for name, url in urls.items():
+        if name not in keys:
+            raise RegistryError(f"witness {name!r} is not named in genesis",
+                                code="registry.unknown_witness")
+        targets.append(WitnessTarget(url, CosignatureVerifier.from_vkey(keys[name])))
+    return targets
+
+
+async def _cosign_one(node: Node, session: aiohttp.ClientSession, target: WitnessTarget,
+                      sizes: dict[str, int]) -> None:
+    note, size = node.signed_checkpoint, node.chain.size
+    for _attempt in range(2):
+        old = min(sizes.get(target.url, 0), size)
+        proof = node.chain.tree.consistency_proof(old, size)
+        try:
+            lines = await submit_checkpoint(session, target.url, old, proof, note,
+                                            verifier=target.verifier)
+        except WitnessConflict as exc:
+            if exc.size > size:  # the witness saw a bigger tree than this node has
+                log.error("witness %s holds size %d > ours %d", target.url, exc.size, size)
+                return
+            sizes[target.url] = exc.size
+            continue
+        sizes[target.url] = size
+        for line in lines.splitlines(keepends=True):
+            node.add_cosignature(note, line)
+        return
+
+
+async def cosign_loop(node: Node, targets: Sequence[WitnessTarget],
+                      session: aiohttp.ClientSession, *, interval: float = 30.0) -> None:
+    """Collect witness cosignatures for every new checkpoint, and refresh them when idle."""
+    sizes: dict[str, int] = {}
+    while True:
+        results = await asyncio.gather(
+            *(_cosign_one(node, session, t, sizes) for t in targets), return_exceptions=True)
+        for target, result in zip(targets, results, strict=True):
+            if isinstance(result, BaseException):
+                if not isinstance(result, WitnessError | SsiError):
+                    raise result
+                log.warning("witness %s: %s", target.url, result)
+        async with node.new_block:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(node.new_block.wait(), interval)
+
+
+async def _get(session: aiohttp.ClientSession, url: str) -> bytes:
+    try:
+        async with session.get(url, allow_redirects=False,
+                               timeout=aiohttp.ClientTimeout(total=30)) as resp:
+            body = await resp.content.read(MAX_RESPONSE + 1)
+            if resp.status != 200 or len(body) > MAX_RESPONSE:
+                raise UpstreamError(f"GET {url}: HTTP {resp.status}")
+            return body
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise UpstreamError(f"GET {url}: {type(exc).__name__}: {exc}") from None
+
+
+def _blocks_of(payload: bytes) -> list[tuple[bytes, list[bytes]]]:
+    obj = strictjson.loads_object(payload, what="blocks page")
+    blocks = obj.get("blocks")
+    if not isinstance(blocks, list):
+        raise UpstreamError("blocks page without a blocks list")
+    out = []
+    for block in blocks:
+        if not isinstance(block, dict) or not isinstance(block.get("txs"), list) \
+                or not isinstance(block.get("header"), dict):
+            raise UpstreamError("malformed block in blocks page")
+        out.append((canonical(block["header"]),
+                    [canonical(t) if isinstance(t, dict) else b"" for t in block["txs"]]))
+    return out
+
+
+async def bootstrap_mirror(storage: Storage, upstream: str, genesis_hash: str,
+                           session: aiohttp.ClientSession) -> Node:
+    """Start a mirror: the stored chain if any, else the upstream's genesis (pinned hash)."""
+    if storage.height() is not None:
+        node = Node.open(storage)
+    else:
+        ((header, txs),) = _blocks_of(await _get(session, f"{upstream}/blocks?from=0&limit=1"))
+        chain = Chain.from_genesis(header, txs)
+        if chain.head.hash != genesis_hash:
+            raise ForkError(f"upstream genesis {chain.head.hash} is not the pinned {genesis_hash}")
+        storage.append_block(StoredBlock(0, chain.head.hash, chain.head.data, 0, len(txs)),
+                             [(hashlib.sha256(d).hexdigest(), d) for d in txs], "")
+        node = Node(chain, storage)
+    if node.chain.genesis.hash != genesis_hash:
+        raise ForkError(f"stored genesis {node.chain.genesis.hash} is not {genesis_hash}")
+    return node
+
+
+async def sync_once(node: Node, upstream: str, session: aiohttp.ClientSession) -> int:
+    """Catch up with the upstream's current checkpoint; return the new size.
+
+    Raises:
+        ForkError: the upstream's signed root differs from the root of the validated chain.
+        BlockError: a block the upstream serves does not validate.
+    """
+    note = (await _get(session, f"{upstream}/checkpoint")).decode("utf-8", "replace")
+    text, _ = open_note(note, [node.log_verifier])
+    checkpoint = Checkpoint.parse(text)
+    if checkpoint.origin != node.chain.state.chain:
+        raise ForkError(f"upstream checkpoint is for {checkpoint.origin!r}")
+    while node.chain.size < checkpoint.size:
+        page = _blocks_of(await _get(
+            session, f"{upstream}/blocks?from={node.chain.head.height + 1}&limit=50"))
+        if not page:
+            raise UpstreamError("upstream has fewer blocks than its checkpoint says")
+        for header, txs in page:
+            await node.append_checked(header, txs)
+    if node.chain.tree.root(checkpoint.size) != checkpoint.root_hash:
+        raise ForkError(f"upstream signed root of size {checkpoint.size} differs from ours")
+    if checkpoint.size == node.chain.size:
+        node.set_upstream_checkpoint(note)
+    return node.chain.size
+
+
+async def follow(node: Node, upstream: str, session: aiohttp.ClientSession, *,
+                 interval: float = 1.0) -> None:
+    """Mirror ``upstream`` until cancelled; a fork or an invalid block halts the mirror."""
+    while True:
+        try:
+            await sync_once(node, upstream, session)
+        except UpstreamError as exc:
+            log.warning("upstream: %s", exc)
+        except SsiError as exc:
+            node.halted = f"{exc.code}: {exc.detail}"
+            log.error("mirror halted: %s", node.halted)
+            return
+        await asyncio.sleep(interval)
