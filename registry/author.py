@@ -23,7 +23,7 @@ from ssiwallet.core.b64 import b64u_decode, b64u_encode
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.errors import SsiError
 
-__all__ = ["Controller", "genesis_block", "load_controller", "save_controller"]
+__all__ = ["Controller", "endorse", "genesis_block", "load_controller", "save_controller"]
 
 
 class KeyFileError(RegistryError):
@@ -148,3 +148,23 @@ def genesis_block(chain: str, name: str, stewards: list[Controller],
     genesis_tx = parse_tx(unsigned_tx(chain, "genesis", None, None, time, body)).data
     steward_txs = [s.create_tx(chain, time, None) for s in stewards]
     return Chain.genesis_block(genesis_tx, steward_txs, time, sequencer)
+
+
+def endorse(request: bytes, steward: Controller) -> bytes:
+    """Add a steward's endorsement to a ``did.create`` request the new DID signed itself.
+
+    The steward signs the same bytes as the requester, so the request cannot be altered
+    between the two signatures.
+
+    Raises:
+        TxMalformedError: not a transaction; KeyFileError: not a did.create, or already
+            carrying more than the requester's own proof.
+    """
+    tx = parse_tx(request)
+    if tx.type != "did.create" or len(tx.proofs) != 1:
+        raise KeyFileError("an endorsement request is a did.create signed by its DID only",
+                           code="registry.bad_request_file")
+    obj = tx.to_json()
+    obj["proofs"].append({"kid": steward.kid,
+                          "sig": b64u_encode(steward.key.sign(tx.signing_input))})
+    return parse_tx(obj).data

@@ -102,16 +102,21 @@ def make_header(chain: str, height: int, prev: str, time: int, tx_data: list[byt
     return parse_header(canonical({**unsigned, "sig": b64u_encode(sig)}))
 
 
-def parse_header(data: bytes | dict[str, Any], *, require_canonical: bool = True
-                 ) -> BlockHeader:
-    """Check a header's shape; bytes must be canonical (they are hashed as they are)."""
-    height = None
+def parse_header(data: bytes | dict[str, Any], *, require_canonical: bool = True,
+                 position: int | None = None) -> BlockHeader:
+    """Check a header's shape; bytes must be canonical (they are hashed as they are).
+
+    ``position`` is the height the caller expects this block at; errors name it (a garbled
+    header may name no height, or a wrong one). Without it they name the claimed height.
+    """
+    height = position
     try:
         obj = strictjson.loads_object(data, what="block header") if isinstance(
             data, bytes) else dict(data)
-        if isinstance(obj.get("height"), int):
+        if height is None and type(obj.get("height")) is int:
             height = obj["height"]
         checked = _HEADER.check(obj, "header")
+        sig = b64u_decode(checked["sig"], what="block signature")
     except SsiError as exc:
         raise BlockError(f"malformed header: {exc.detail}", height=height,
                          code="registry.block_malformed") from None
@@ -122,5 +127,5 @@ def parse_header(data: bytes | dict[str, Any], *, require_canonical: bool = True
     return BlockHeader(
         chain=checked["chain"], height=checked["height"], prev=checked["prev"],
         time=checked["time"], txs=checked["txs"], tx_root=checked["tx_root"],
-        size=checked["size"], root=checked["root"], sig=b64u_decode(checked["sig"]),
+        size=checked["size"], root=checked["root"], sig=sig,
         data=encoded, hash=hashlib.sha256(encoded).hexdigest())

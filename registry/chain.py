@@ -68,7 +68,7 @@ class Chain:
     @classmethod
     def from_genesis(cls, header: bytes | BlockHeader, tx_data: Sequence[bytes]) -> Chain:
         """Validate block 0: the genesis transaction, then the stewards' ``did.create``."""
-        head = header if isinstance(header, BlockHeader) else parse_header(header)
+        head = header if isinstance(header, BlockHeader) else parse_header(header, position=0)
         if head.height != 0 or head.prev != ZERO_HASH:
             raise BlockError("the first block must have height 0 and a zero prev", height=0,
                              code="registry.bad_genesis")
@@ -85,7 +85,11 @@ class Chain:
         if abs(genesis_tx.time - head.time) > MAX_CLOCK_SKEW:
             raise BlockError("genesis time and block time disagree", height=0,
                              code="registry.bad_genesis")
-        state = _genesis_state(genesis_tx)
+        try:
+            state = _genesis_state(genesis_tx)
+        except SsiError as exc:  # a sequencer Multikey of the right shape but no Ed25519 key
+            raise BlockError(f"genesis transaction: {exc.detail}", height=0,
+                             code="registry.bad_genesis") from None
         if state.quorum > len(state.witnesses):
             raise BlockError(f"a quorum of {state.quorum} cannot be met by "
                              f"{len(state.witnesses)} witnesses", height=0,
@@ -147,13 +151,15 @@ class Chain:
         Raises:
             BlockError: naming the height and the first reason it does not extend the chain.
         """
-        head = header if isinstance(header, BlockHeader) else parse_header(header)
+        expected = self.head.height + 1  # errors name the position, not a claimed height
+        head = header if isinstance(header, BlockHeader) else parse_header(header,
+                                                                            position=expected)
         if head.chain != self.state.chain:
-            raise BlockError("block of another chain", height=head.height,
+            raise BlockError("block of another chain", height=expected,
                              code="registry.wrong_chain")
-        if head.height != self.head.height + 1 or head.prev != self.head.hash:
+        if head.height != expected or head.prev != self.head.hash:
             raise BlockError(f"does not follow block {self.head.height} ({self.head.hash[:16]})",
-                             height=head.height, code="registry.chain_broken")
+                             height=expected, code="registry.chain_broken")
         if head.time < self.head.time or (now is not None and head.time > now + MAX_CLOCK_SKEW):
             raise BlockError("block time goes backwards or lies in the future",
                              height=head.height, code="registry.bad_block_time")

@@ -107,7 +107,7 @@ async def cosign_loop(node: Node, targets: Sequence[WitnessTarget],
                 await asyncio.wait_for(node.new_block.wait(), interval)
 
 
-async def _get(session: aiohttp.ClientSession, url: str) -> bytes:
+async def get_bounded(session: aiohttp.ClientSession, url: str) -> bytes:
     try:
         async with session.get(url, allow_redirects=False,
                                timeout=aiohttp.ClientTimeout(total=30)) as resp:
@@ -119,7 +119,7 @@ async def _get(session: aiohttp.ClientSession, url: str) -> bytes:
         raise UpstreamError(f"GET {url}: {type(exc).__name__}: {exc}") from None
 
 
-def _blocks_of(payload: bytes) -> list[tuple[bytes, list[bytes]]]:
+def parse_blocks_page(payload: bytes) -> list[tuple[bytes, list[bytes]]]:
     obj = strictjson.loads_object(payload, what="blocks page")
     blocks = obj.get("blocks")
     if not isinstance(blocks, list):
@@ -140,7 +140,8 @@ async def bootstrap_mirror(storage: Storage, upstream: str, genesis_hash: str,
     if storage.height() is not None:
         node = Node.open(storage)
     else:
-        ((header, txs),) = _blocks_of(await _get(session, f"{upstream}/blocks?from=0&limit=1"))
+        first = await get_bounded(session, f"{upstream}/blocks?from=0&limit=1")
+        ((header, txs),) = parse_blocks_page(first)
         chain = Chain.from_genesis(header, txs)
         if chain.head.hash != genesis_hash:
             raise ForkError(f"upstream genesis {chain.head.hash} is not the pinned {genesis_hash}")
@@ -159,13 +160,13 @@ async def sync_once(node: Node, upstream: str, session: aiohttp.ClientSession) -
         ForkError: the upstream's signed root differs from the root of the validated chain.
         BlockError: a block the upstream serves does not validate.
     """
-    note = (await _get(session, f"{upstream}/checkpoint")).decode("utf-8", "replace")
+    note = (await get_bounded(session, f"{upstream}/checkpoint")).decode("utf-8", "replace")
     text, _ = open_note(note, [node.log_verifier])
     checkpoint = Checkpoint.parse(text)
     if checkpoint.origin != node.chain.state.chain:
         raise ForkError(f"upstream checkpoint is for {checkpoint.origin!r}")
     while node.chain.size < checkpoint.size:
-        page = _blocks_of(await _get(
+        page = parse_blocks_page(await get_bounded(
             session, f"{upstream}/blocks?from={node.chain.head.height + 1}&limit=50"))
         if not page:
             raise UpstreamError("upstream has fewer blocks than its checkpoint says")

@@ -228,7 +228,11 @@ def parse_tx(data: bytes | Mapping[str, Any], *, require_canonical: bool = False
                                code="registry.tx_not_canonical")
     if len(encoded) > MAX_TX_BYTES:
         raise TxMalformedError(f"transaction larger than {MAX_TX_BYTES} bytes")
-    proofs = tuple(Proof(p["kid"], b64u_decode(p["sig"])) for p in checked.get("proofs", ()))
+    try:
+        proofs = tuple(Proof(p["kid"], b64u_decode(p["sig"], what="signature"))
+                       for p in checked.get("proofs", ()))
+    except SsiError as exc:  # e.g. non-zero trailing bits: one signature, two spellings
+        raise TxMalformedError(f"proofs: {exc.detail}") from None
     unsigned = {k: v for k, v in full.items() if k != "proofs"}
     return Tx(
         chain=checked["chain"], type=tx_type,
