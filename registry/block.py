@@ -54,6 +54,12 @@ class BlockError(RegistryError):
         super().__init__(detail if height is None else f"block {height}: {detail}", code=code)
         self.height = height
 
+    def to_json(self) -> dict[str, str]:
+        body = super().to_json()
+        if self.height is not None:
+            body["block"] = str(self.height)
+        return body
+
 
 @dataclass(frozen=True, slots=True)
 class BlockHeader:
