@@ -3,16 +3,40 @@
 It hangs under the project-wide root so one error middleware can map every package alike;
 each error carries a stable ``code`` (``registry.<reason>``)::
 
-    SsiError                        ssi.*                  (ssiwallet.errors)
-    └── RegistryError               registry.error
-        ├── ProofError              registry.invalid_proof  Merkle inclusion / consistency
-        │                                                   proofs and their inputs
-        ├── BadNoteError            registry.bad_note       C2SP signed-note syntax (note.py)
-        ├── BadSignatureError       registry.bad_signature  a known key's signature fails
-        ├── UnknownKeyError         registry.unknown_key    no signature by a trusted key
-        ├── BadCheckpointError      registry.bad_checkpoint checkpoint body (checkpoint.py)
-        ├── WitnessQuorumError      registry.witness_quorum too few witness cosignatures
-        └── CheckpointStaleError    registry.checkpoint_stale newest cosignature too old
+    SsiError                         ssi.*                       (ssiwallet.errors)
+    └── RegistryError                registry.error          400
+        ├── ProofError               registry.invalid_proof  422  Merkle proofs (merkle, tree)
+        ├── BadNoteError             registry.bad_note       400  C2SP signed-note syntax (note)
+        ├── BadSignatureError        registry.bad_signature  400  a known key's signature fails
+        ├── UnknownKeyError          registry.unknown_key    400  no signature by a trusted key
+        ├── BadCheckpointError       registry.bad_checkpoint 400  checkpoint body (checkpoint)
+        ├── WitnessQuorumError       registry.witness_quorum 400  too few witness cosignatures
+        ├── CheckpointStaleError     registry.checkpoint_stale 400 cosignatures too old
+        ├── DidUrlError              registry.invalid_did    400  did:keten ids, keys (didketen)
+        ├── TxMalformedError         registry.tx_malformed   400  transaction shape (fields, tx)
+        ├── TxRejectedError          registry.tx_rejected    422  names nothing known (rules)
+        │   ├── TxForbiddenError     registry.forbidden      403  wrong signer, not a steward, …
+        │   └── TxConflictError      registry.conflict       409  replayed, cross-chain, exists
+        ├── BlockError               registry.bad_block      422  a block that does not extend
+        │                                                         the chain; ``.height`` (block)
+        ├── DidNotFoundError         registry.did_not_found  404  (resolve)
+        ├── StorageError             registry.storage_error  503  storage_full / _conflict /
+        │                                                         _version / _corrupt (storage)
+        ├── NodeHaltedError          registry.node_halted    503  storage altered under the node
+        ├── NotSequencerError        registry.not_sequencer  503  a mirror takes no transactions
+        ├── ForkError                registry.fork_detected  502  upstream disagrees (sync)
+        ├── UpstreamError            registry.upstream_error 502  upstream unreachable (sync)
+        ├── KeyFileError             registry.bad_key_file   400  controller key files (author)
+        ├── WitnessError             registry.witness_*           the witness (witness)
+        │   ├── WitnessBadRequest    …_bad_request 400, WitnessUnknownLog …_unknown_log 404,
+        │   ├── WitnessForbidden     …_forbidden 403, WitnessConflict …_conflict 409 (+ size),
+        │   ├── WitnessBadProof      …_bad_proof 422 (WitnessFork …_fork), WitnessKeyError,
+        │   └── WitnessUnavailable   …_unavailable 502 (a witness seen from the node)
+        └── WitnessStoreError        registry.witness_store  503  (witness_store)
+
+Chain-rule refusals carry a precise code, e.g. ``registry.not_steward``,
+``registry.not_next_key``, ``registry.commitment_mismatch``, ``registry.replayed``,
+``registry.wrong_chain``, ``registry.did_deactivated`` (see ``rules.py``).
 
 ``ProofError`` is raised with a more specific code where the reason is worth telling apart:
 
