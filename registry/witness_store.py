@@ -1,10 +1,10 @@
 """Durable witness state: the latest cosigned checkpoint per log, evidence, the witness key.
 
-SQLite (WAL, ``synchronous=FULL``) rather than write-temp-and-rename files: the witness keeps
-two things that must change together or not at all in some cases (a state row and evidence
-rows), the compare-and-swap is one conditional ``UPDATE`` inside a ``BEGIN IMMEDIATE``
-transaction that other processes on the same file also respect, and the registry node already
-trusts the same setup. Every commit is fsynced before the call returns, so the witness never
+SQLite (WAL, ``synchronous=FULL``) rather than write-temp-and-rename files: the
+compare-and-swap is one conditional ``UPDATE`` inside a ``BEGIN IMMEDIATE`` transaction that
+other processes on the same file respect too (a rename gives atomicity but no
+compare-and-swap across processes), evidence needs an append-only, deduplicated table, and
+the registry node already relies on the same setup. Every commit is fsynced before the call returns, so the witness never
 answers with a cosignature it could forget after a crash (the spec: persist before responding).
 
 The stored size never decreases, checked three times over: the caller's decision (the pure
