@@ -4,8 +4,9 @@ SQLite (WAL, ``synchronous=FULL``) rather than write-temp-and-rename files: the
 compare-and-swap is one conditional ``UPDATE`` inside a ``BEGIN IMMEDIATE`` transaction that
 other processes on the same file respect too (a rename gives atomicity but no
 compare-and-swap across processes), evidence needs an append-only, deduplicated table, and
-the registry node already relies on the same setup. Every commit is fsynced before the call returns, so the witness never
-answers with a cosignature it could forget after a crash (the spec: persist before responding).
+the registry node already relies on the same setup. Every commit is fsynced before the call
+returns, so the witness never answers with a cosignature it could forget after a crash (the
+spec: persist before responding).
 
 The stored size never decreases, checked three times over: the caller's decision (the pure
 ``Witness`` core), the conditional update here (it only applies if the row still holds the
