@@ -37,6 +37,7 @@ from registry.block import BlockError
 from registry.chain import Chain
 from registry.checkpoint import Checkpoint
 from registry.errors import RegistryError
+from registry.http import NodeSettings
 from registry.node import Node, replay
 from registry.note import NoteVerifier, open_note
 from registry.service import ServiceOptions, build_app
@@ -135,7 +136,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         storage.close()
         raise
     app = build_app(node, ServiceOptions(witnesses=_pairs(args.witness),
-                                         cosign_interval=args.cosign_interval))
+                                         cosign_interval=args.cosign_interval,
+                                         settings=NodeSettings(public_url=args.public_url)))
     asyncio.run(_serve(app, args.host, args.port, {"serving": node.chain.state.chain,
                                                    "height": node.chain.head.height}))
 
@@ -230,6 +232,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--key", type=Path, required=True, help="sequencer key file")
     p.add_argument("--witness", action="append", help="NAME=URL of a witness (repeatable)")
     p.add_argument("--cosign-interval", type=float, default=30.0)
+    p.add_argument("--public-url", help="the URL credentials use for status lists")
     p = sub.add_parser("follow", help="run a mirror that re-validates every block")
     p.add_argument("url")
     p.add_argument("--db", type=Path, required=True)

@@ -10,7 +10,6 @@ import base64
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -35,6 +34,9 @@ class NodeSettings:
 
     status_ttl: int = 300
     status_lifetime: int = 3600
+    public_url: str | None = None
+    """The URL credentials name in ``status.status_list.uri`` (the signed ``sub``); without
+    it the request's own scheme and host are used, which is right only without a proxy."""
 
 
 NODE = web.AppKey("node", Node)
@@ -197,20 +199,21 @@ async def verifiers(request: web.Request) -> web.Response:
     record = node.chain.state.dids.get(did)
     if registration is None or record is None:
         raise NotFoundError(f"{did} is not a registered verifier")
-    now = node.clock()
-    return json_response({**registration.to_json(), "name": record.name,
-                          "active": registration.active_at(now) and record.deactivated is None,
+    at = _int_param(request, "at", node.clock())
+    return json_response({**registration.to_json(), "name": record.name, "at": at,
+                          "active": registration.active_at(at) and not record.deactivated_at(at),
                           "height": node.chain.state.height, "size": node.chain.size})
 
 
 async def schemas(request: web.Request) -> web.Response:
     node = request.app[NODE]
-    vct = unquote(request.match_info["vct"])
+    vct = request.match_info["vct"]
     versions = node.chain.state.schemas.get(vct, ())
     wanted = _int_param(request, "version", len(versions))
     if not versions or not 1 <= wanted <= len(versions):
         raise NotFoundError(f"no schema published for {vct}")
-    return json_response({**versions[wanted - 1].to_json(), "versions": len(versions)})
+    return json_response({**versions[wanted - 1].to_json(), "versions": len(versions),
+                          "size": node.chain.size})
 
 
 async def status_list(request: web.Request) -> web.Response:
@@ -228,11 +231,13 @@ async def status_list(request: web.Request) -> web.Response:
     for index, value in record.values.items():
         status.set(index, value)
     now = node.clock()
-    sub = f"{request.scheme}://{request.host}/status/{list_id}"
+    base = settings.public_url or f"{request.scheme}://{request.host}"
+    sub = f"{base.rstrip('/')}/status/{list_id}"
     token = create_status_list_token(
         status, sub=sub, iat=now, exp=now + settings.status_lifetime, ttl=settings.status_ttl,
         key=node.key, kid=multikey(node.key.public_key),
-        extra_claims={"keten_height": node.chain.state.height, "keten_chain": record.id})
+        extra_claims={"keten_height": node.chain.state.height, "keten_size": node.chain.size,
+                      "keten_list": record.id})
     return web.Response(text=token, content_type="application/statuslist+jwt",
                         headers={"Cache-Control": f"max-age={settings.status_ttl}"})
 

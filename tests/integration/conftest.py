@@ -1,0 +1,231 @@
+"""Shared fixtures of the integration tests (each helper keeps to its own delimited section)."""
+
+from __future__ import annotations
+
+# =============================================================================================
+# registry section: a did:keten registry node (and its witnesses and mirrors) on loopback
+# =============================================================================================
+#
+# ``registry_node(...)`` writes a genesis block into a fresh SQLite file under ``tmp_path``,
+# opens the node with a controllable clock, serves ``registry.service.build_app`` with
+# pytest-aiohttp's ``aiohttp_server`` and returns a :class:`RegistryNode` handle. With
+# ``witnesses=N`` it also creates N witness keys (named in genesis) and, unless
+# ``serve_witnesses=False``, serves a C2SP witness for each and has the node collect their
+# cosignatures. ``registry_mirror(node)`` bootstraps a validating mirror that follows it.
+import hashlib
+import io
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest_asyncio
+from pytest_aiohttp import AiohttpServer
+
+from registry.author import Controller, genesis_block
+from registry.checkpoint import CosignatureSigner
+from registry.http import NodeSettings
+from registry.node import Node
+from registry.note import NoteVerifier
+from registry.service import ServiceOptions, build_app
+from registry.storage import SqliteStorage, StoredBlock
+from registry.sync import bootstrap_mirror
+from registry.witness import WitnessConfig
+from registry.witness_http import create_witness_app
+from registry.witness_store import load_or_create_witness_key
+from ssiwallet.core.keys import Ed25519PrivateKey
+
+REGISTRY_CHAIN = "registry.keten.example/it"
+_JSON_TYPES = ("application/json", "application/did-resolution+json")
+
+
+class FakeClock:
+    """POSIX seconds that only move when a test says so (block times, resolution 'now')."""
+
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, seconds: int) -> int:
+        self.now += seconds
+        return self.now
+
+
+@dataclass
+class RegistryNode:
+    """A served registry node and what a test needs to talk to it and check its answers."""
+
+    url: str
+    node: Node
+    session: aiohttp.ClientSession
+    chain: str
+    genesis_hash: str
+    stewards: list[Controller]
+    sequencer: Ed25519PrivateKey
+    clock: FakeClock
+    db_path: Path
+    quorum: int = 0
+    witnesses: list[CosignatureSigner] = field(default_factory=list)
+    witness_urls: list[str] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)
+
+    @property
+    def steward(self) -> Controller:
+        return self.stewards[0]
+
+    @property
+    def log_verifier(self) -> NoteVerifier:
+        """The key the node signs checkpoints with (origin = chain id, sequencer key)."""
+        return NoteVerifier(self.chain, self.sequencer.public_key)
+
+    async def request(self, method: str, path: str, data: bytes | None = None,
+                      headers: dict[str, str] | None = None) -> tuple[int, Any, str]:
+        """(status, parsed JSON body or text, content type); a 500 fails the test at once."""
+        # aiohttp warns (ResourceWarning) about large raw bytes bodies: stream those
+        payload = io.BytesIO(data) if data is not None and len(data) > 1 << 20 else data
+        async with self.session.request(method, self.url + path, data=payload,
+                                        headers=headers, allow_redirects=False) as resp:
+            raw = await resp.read()
+            status, ctype = resp.status, resp.content_type
+        self.statuses.append(status)
+        assert status != 500, f"{method} {path} answered 500: {raw[:300]!r}"
+        text = raw.decode("utf-8")
+        return status, json.loads(text) if ctype in _JSON_TYPES else text, ctype
+
+    async def get(self, path: str) -> tuple[int, Any]:
+        status, body, _ = await self.request("GET", path)
+        return status, body
+
+    async def post(self, tx: bytes) -> tuple[int, Any]:
+        """POST one transaction's bytes to /txs."""
+        status, body, _ = await self.request("POST", "/txs", tx)
+        return status, body
+
+    async def health(self) -> dict[str, Any]:
+        status, body = await self.get("/health")
+        assert status == 200, body
+        return dict(body)
+
+    def sign(self, who: Controller, tx_type: str, body: dict[str, Any]) -> bytes:
+        """``who`` signs a transaction for this chain at the clock's time."""
+        return who.sign(self.chain, tx_type, body, self.clock())
+
+    async def submit(self, who: Controller, tx_type: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Sign, post and require 201; the receipt."""
+        status, receipt = await self.post(self.sign(who, tx_type, body))
+        assert status == 201, receipt
+        return dict(receipt)
+
+    async def new_did(self, name: str, endorser: Controller | None = None) -> Controller:
+        """A new DID created on the chain, endorsed by ``endorser`` (default: first steward)."""
+        controller = Controller.new(name)
+        tx = controller.create_tx(self.chain, self.clock(), endorser or self.steward)
+        status, receipt = await self.post(tx)
+        assert status == 201, receipt
+        return controller
+
+
+RegistryFactory = Callable[..., Awaitable[RegistryNode]]
+MirrorFactory = Callable[..., Awaitable[RegistryNode]]
+
+
+def _write_genesis(db: Path, chain: str, stewards: list[Controller],
+                   sequencer: Ed25519PrivateKey, witnesses: list[tuple[str, str]], quorum: int,
+                   at: int) -> str:
+    header, txs = genesis_block(chain, "Keten integration test", stewards, sequencer, witnesses,
+                                quorum, at)
+    with SqliteStorage(db) as storage:
+        storage.append_block(StoredBlock(0, header.hash, header.data, 0, len(txs)),
+                             [(hashlib.sha256(t).hexdigest(), t) for t in txs], "")
+    return header.hash
+
+
+@pytest_asyncio.fixture
+async def registry_node(aiohttp_server: AiohttpServer, tmp_path: Path
+                        ) -> AsyncIterator[RegistryFactory]:
+    """Factory: ``await registry_node(stewards=1, witnesses=0, quorum=0, chain=..., ...)``."""
+    session = aiohttp.ClientSession()
+    counter = itertools.count()
+
+    async def make(*, stewards: int = 1, witnesses: int = 0, quorum: int = 0,
+                   chain: str = REGISTRY_CHAIN, serve_witnesses: bool = True,
+                   cosign_interval: float = 0.2, clock: FakeClock | None = None,
+                   settings: NodeSettings | None = None) -> RegistryNode:
+        root = tmp_path / f"registry-{next(counter)}"
+        root.mkdir()
+        clock = clock or FakeClock(int(time.time()))
+        sequencer = Ed25519PrivateKey.generate()
+        owners = [Controller.new(f"Steward {i + 1}") for i in range(stewards)]
+        signers = [load_or_create_witness_key(root / f"witness-{i + 1}.key",
+                                              f"witness.keten.example/w{i + 1}")
+                   for i in range(witnesses)]
+        db = root / "registry.db"
+        genesis_hash = _write_genesis(db, chain, owners, sequencer,
+                                      [(s.name, s.verifier.vkey()) for s in signers], quorum,
+                                      clock())
+        log_vkey = NoteVerifier(chain, sequencer.public_key).vkey()
+        witness_urls: list[str] = []
+        if serve_witnesses:
+            for i, signer in enumerate(signers):
+                config = WitnessConfig(signer, {chain: [log_vkey]}, root / f"witness-{i + 1}.db")
+                server = await aiohttp_server(create_witness_app(config, clock=clock))
+                witness_urls.append(f"http://{server.host}:{server.port}")
+        storage = SqliteStorage(db)
+        try:
+            node = Node.open(storage, sequencer, clock=clock)
+        except BaseException:
+            storage.close()
+            raise
+        options = ServiceOptions(
+            witnesses={s.name: u for s, u in zip(signers, witness_urls, strict=False)},
+            cosign_interval=cosign_interval, settings=settings or NodeSettings())
+        server = await aiohttp_server(build_app(node, options))
+        return RegistryNode(f"http://{server.host}:{server.port}", node, session, chain,
+                            genesis_hash, owners, sequencer, clock, db, quorum, signers,
+                            witness_urls)
+
+    try:
+        yield make
+    finally:
+        await session.close()
+
+
+@pytest_asyncio.fixture
+async def registry_mirror(aiohttp_server: AiohttpServer, tmp_path: Path
+                          ) -> AsyncIterator[MirrorFactory]:
+    """Factory: ``await registry_mirror(upstream_handle, follow_interval=0.05)``."""
+    session = aiohttp.ClientSession()
+    counter = itertools.count()
+
+    async def make(upstream: RegistryNode, *, follow_interval: float = 0.05) -> RegistryNode:
+        db = tmp_path / f"mirror-{next(counter)}.db"
+        storage = SqliteStorage(db)
+        try:
+            node = await bootstrap_mirror(storage, upstream.url, upstream.genesis_hash, session)
+        except BaseException:
+            storage.close()
+            raise
+        node.clock = upstream.clock  # the same 'now' as the sequencer, for equal answers
+        app = build_app(node, ServiceOptions(upstream=upstream.url,
+                                             follow_interval=follow_interval))
+        server = await aiohttp_server(app)
+        return RegistryNode(f"http://{server.host}:{server.port}", node, session,
+                            upstream.chain, upstream.genesis_hash, upstream.stewards,
+                            upstream.sequencer, upstream.clock, db, upstream.quorum,
+                            upstream.witnesses)
+
+    try:
+        yield make
+    finally:
+        await session.close()
+
+
+# =============================================================================================
+# end of registry section
+# =============================================================================================
