@@ -152,8 +152,8 @@ class Chain:
             BlockError: naming the height and the first reason it does not extend the chain.
         """
         expected = self.head.height + 1  # errors name the position, not a claimed height
-        head = header if isinstance(header, BlockHeader) else parse_header(header,
-                                                                            position=expected)
+        head = (header if isinstance(header, BlockHeader)
+                else parse_header(header, position=expected))
         if head.chain != self.state.chain:
             raise BlockError("block of another chain", height=expected,
                              code="registry.wrong_chain")
