@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from registry.block import ZERO_HASH, BlockError, BlockHeader, make_header, parse_header, tx_root
+from registry.checkpoint import CosignatureVerifier
 from registry.didketen import public_key_from_multikey
 from registry.merkle import leaf_hash
 from registry.rules import MAX_CLOCK_SKEW, apply_tx
@@ -90,6 +91,17 @@ class Chain:
         except SsiError as exc:  # a sequencer Multikey of the right shape but no Ed25519 key
             raise BlockError(f"genesis transaction: {exc.detail}", height=0,
                              code="registry.bad_genesis") from None
+        names = set()
+        for name, vkey in state.witnesses:
+            try:
+                verifier = CosignatureVerifier.from_vkey(vkey)
+            except SsiError as exc:
+                raise BlockError(f"witness {name!r}: {exc.detail}", height=0,
+                                 code="registry.bad_genesis") from None
+            if verifier.name != name or name in names:
+                raise BlockError(f"witness {name!r} is repeated or its vkey names another",
+                                 height=0, code="registry.bad_genesis")
+            names.add(name)
         if state.quorum > len(state.witnesses):
             raise BlockError(f"a quorum of {state.quorum} cannot be met by "
                              f"{len(state.witnesses)} witnesses", height=0,

@@ -196,6 +196,15 @@ def _did_deactivate(state: State, tx: Tx, at: int, _: bool) -> None:
     target = tx.body["did"]
     author = _controller_or_steward(state, tx, target)
     record = _record(state, target, "DID")
+    if target in state.stewards:
+        # One steward may not silence another, and the last one may not leave: either
+        # would freeze the registry's governance for good.
+        if author.did != target:
+            raise _forbidden("a steward DID can only be deactivated by itself",
+                             "registry.not_controller")
+        live = [s for s in state.stewards if state.dids[s].deactivated is None]
+        if live == [target]:
+            raise _conflict("the last steward cannot be deactivated", "registry.last_steward")
     if target == author.did:
         state.dids[target] = _bump(author, tx, at, changed=True, deactivated=at)
         return
@@ -314,7 +323,11 @@ def _status_update(state: State, tx: Tx, at: int, _: bool) -> None:
     record = state.status_lists.get(body["list"])
     if record is None:
         raise TxRejectedError(f"no status list {body['list']}", code="registry.unknown_list")
-    if tx.author != record.issuer:
+    issuer = state.dids.get(record.issuer)
+    orphaned = issuer is None or issuer.deactivated is not None
+    if tx.author != record.issuer and not (orphaned and tx.author in state.stewards):
+        # A deactivated issuer cannot sign any more; a steward then keeps its lists
+        # answerable (e.g. to revoke), otherwise they would be frozen for ever.
         raise _forbidden("only the list's issuer may update it", "registry.not_list_owner")
     if any(i >= record.size for i in body["indices"]):
         raise TxRejectedError(f"an index is beyond the list size {record.size}",

@@ -19,6 +19,7 @@ import registry.chain as chain_module
 from registry.author import Controller, genesis_block
 from registry.block import ZERO_HASH, BlockError, BlockHeader, make_header, parse_header
 from registry.chain import Chain
+from registry.checkpoint import CosignatureSigner
 from registry.didketen import multikey
 from registry.merkle import leaf_hash
 from registry.note import NoteSigner
@@ -153,7 +154,7 @@ def genesis_error(header: bytes, data: list[bytes]) -> BlockError:
 
 
 def test_valid_genesis() -> None:
-    witness = NoteSigner("witness.example/w1", Ed25519PrivateKey.generate())
+    witness = CosignatureSigner("witness.example/w1", Ed25519PrivateKey.generate())
     seq_key, steward, genesis_tx, creates = genesis_parts(
         quorum=1, witnesses=[{"name": witness.name, "vkey": witness.verifier.vkey()}])
     chain = Chain.from_genesis(genesis_header(seq_key, [genesis_tx, *creates]),
@@ -510,3 +511,15 @@ def test_commit_indexes_transactions(history: History) -> None:
             assert chain.block_of[index] == height
             assert index >= first
     assert len(chain.block_of) == chain.size == chain.tree.size == chain.state.size
+
+
+def test_genesis_witness_vkeys_are_parsed_and_named() -> None:
+    witness = CosignatureSigner("witness.example/w1", Ed25519PrivateKey.generate())
+    note_key = NoteSigner("witness.example/w1", Ed25519PrivateKey.generate())
+    for entry in ({"name": "witness.example/w2", "vkey": witness.verifier.vkey()},  # misnamed
+                  {"name": note_key.name, "vkey": note_key.verifier.vkey()}):  # not 0x04
+        seq_key, _, genesis_tx, creates = genesis_parts(quorum=1, witnesses=[entry])
+        with pytest.raises(BlockError) as exc:
+            Chain.from_genesis(genesis_header(seq_key, [genesis_tx, *creates]),
+                               [genesis_tx, *creates])
+        assert exc.value.code == "registry.bad_genesis" and exc.value.height == 0

@@ -889,3 +889,29 @@ def test_errors_render_as_json(world: World) -> None:
     error = world.refuse(Controller.new("x").create_tx(C, world.now, None),
                          "registry.not_endorsed", FORBIDDEN)
     assert error.to_json() == {"error": "registry.not_endorsed", "detail": error.detail}
+
+
+def test_a_steward_cannot_deactivate_another_steward(world: World) -> None:
+    one, two = world.stewards
+    world.refuse(forged(one, "did.deactivate", {"did": two.did}, world.now),
+                 "registry.not_controller", FORBIDDEN)
+
+
+def test_the_last_steward_cannot_leave(world: World) -> None:
+    one, two = world.stewards
+    world.ok(world.sign(two, "did.deactivate", {"did": two.did}))  # one steward remains
+    world.refuse(forged(one, "did.deactivate", {"did": one.did}, world.now),
+                 "registry.last_steward", CONFLICT)
+
+
+def test_a_steward_keeps_a_deactivated_issuers_list_answerable(world: World) -> None:
+    gent = world.issuer()
+    world.ok(world.sign(gent, "status.list.create", LIST))
+    list_id = f"{gent.did.method_id}.{LIST['name']}"
+    update = {"list": list_id, "indices": [3], "value": 1}
+    # while the issuer is live, a steward may not touch its list
+    world.refuse(forged(world.steward, "status.update", update, world.now),
+                 "registry.not_list_owner", FORBIDDEN)
+    world.ok(world.sign(gent, "did.deactivate", {"did": gent.did}))
+    world.ok(world.sign(world.steward, "status.update", update))
+    assert world.state.status_lists[list_id].values == {3: 1}
