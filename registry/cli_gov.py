@@ -130,7 +130,7 @@ def cmd_register_verifier(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_publish_schema(args: argparse.Namespace) -> dict[str, Any]:
     schema = strictjson.loads_object(args.schema.read_bytes(), what="schema file")
     body = {"vct": args.vct, "schema": schema,
-            "display": {"nl": {"name": args.name_nl}, "en": {"name": args.name_en}}}
+            "display": {"nl": args.name_nl, "en": args.name_en}}
     return _submit_as(args, args.steward, "schema.publish", body)
 
 

@@ -15,16 +15,17 @@ from aiohttp import web
 
 from registry.didketen import DidUrlError, KetenDid, multikey
 from registry.errors import RegistryError
-from registry.node import Node, NotSequencerError
+from registry.node import Node, NodeHaltedError, NotSequencerError
 from registry.resolve import parse_version_time, resolution_error, resolve
 from registry.tx import parse_tx
-from registry.web import MAX_BODY, error_middleware, json_response
+from registry.web import MAX_BODY, Handler, error_middleware, json_response
 from ssiwallet.core import strictjson
 from ssiwallet.core.statuslist import StatusList, create_status_list_token
 
 __all__ = ["NODE", "NodeSettings", "create_node_app"]
 
 MAX_PAGE = 100
+_DIGITS = re.compile(r"[0-9]{1,19}")
 _LIST_ID = re.compile(r"[1-9A-HJ-NP-Za-km-z]{16,24}\.[a-z0-9][a-z0-9-]{0,31}")
 
 
@@ -56,7 +57,7 @@ def _int_param(request: web.Request, name: str, default: int | None = None,
             raise RegistryError(f"query parameter {name!r} is required",
                                 code="registry.bad_parameter")
         return default
-    if not raw.isdigit() or len(raw) > 19 or int(raw) > maximum:
+    if not _DIGITS.fullmatch(raw) or int(raw) > maximum:
         raise RegistryError(f"{name} must be a non-negative integer up to {maximum}",
                             code="registry.bad_parameter")
     return int(raw)
@@ -113,7 +114,9 @@ async def get_tx(request: web.Request) -> web.Response:
 async def get_blocks(request: web.Request) -> web.Response:
     node = request.app[NODE]
     start = _int_param(request, "from", 0)
-    limit = _int_param(request, "limit", 20, MAX_PAGE) or 1
+    limit = _int_param(request, "limit", 20, MAX_PAGE)
+    if limit == 0:
+        raise RegistryError("limit must be at least 1", code="registry.bad_parameter")
     blocks: list[dict[str, Any]] = []
     for height in range(start, min(start + limit, node.chain.head.height + 1)):
         found = node.block(height)
@@ -242,9 +245,19 @@ async def status_list(request: web.Request) -> web.Response:
                         headers={"Cache-Control": f"max-age={settings.status_ttl}"})
 
 
+@web.middleware
+async def halted_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A node that found its storage altered answers nothing but ``/health``."""
+    node = request.app[NODE]
+    if node.halted is not None and request.path != "/health":
+        raise NodeHaltedError(f"node halted: {node.halted}")
+    return await handler(request)
+
+
 def create_node_app(node: Node, settings: NodeSettings | None = None) -> web.Application:
     """The node's aiohttp application (the caller runs the sequencer task)."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[error_middleware, halted_middleware],
+                          client_max_size=MAX_BODY)
     app[NODE] = node
     app[SETTINGS] = settings or NodeSettings()
     app.router.add_get("/health", health)

@@ -102,6 +102,7 @@ class Node:
         self.max_block_txs = max_block_txs
         self.halted: str | None = None
         self._queue: list[tuple[Tx, asyncio.Future[Receipt]]] = []
+        self._inflight: dict[str, asyncio.Future[Receipt]] = {}
         self._wake = asyncio.Event()
         self._signer = NoteSigner(chain.state.chain, key) if key is not None else None
         self._base_note = ""
@@ -186,10 +187,14 @@ class Node:
         known = self.chain.tx_index.get(tx.id)
         if known is not None:
             return Receipt(tx.id, known, self.chain.block_of[known])
-        future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
-        self._queue.append((tx, future))
-        self._wake.set()
-        return await future
+        future = self._inflight.get(tx.id)
+        if future is None:  # the same bytes sent again while queued share one outcome
+            future = asyncio.get_running_loop().create_future()
+            self._inflight[tx.id] = future
+            future.add_done_callback(lambda _: self._inflight.pop(tx.id, None))
+            self._queue.append((tx, future))
+            self._wake.set()
+        return await asyncio.shield(future)
 
     async def run_sequencer(self) -> None:
         """Produce blocks from the queue until cancelled (one write in flight at a time)."""

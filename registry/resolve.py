@@ -27,6 +27,8 @@ __all__ = ["CONTEXTS", "DidNotFoundError", "parse_version_time", "resolve", "rfc
 
 CONTEXTS = ("https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1")
 CONTENT_TYPE = "application/did+ld+json"
+MAX_TIME = 253_402_300_799
+"""9999-12-31T23:59:59Z: the last instant an RFC 3339 datetime can name."""
 
 
 class DidNotFoundError(RegistryError):
@@ -43,17 +45,22 @@ def rfc3339(seconds: int) -> str:
 
 def parse_version_time(value: str) -> int:
     """``versionTime``: an RFC 3339 datetime with zone, or (our extension) Unix seconds."""
-    if value.isdigit() and len(value) <= 12:
-        return int(value)
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise RegistryError(f"versionTime is not an RFC 3339 datetime: {value[:40]!r}",
-                            code="registry.invalid_version_time") from None
-    if parsed.tzinfo is None:
-        raise RegistryError("versionTime needs a time zone (e.g. Z)",
+    if value.isascii() and value.isdigit() and len(value) <= 12:
+        seconds = int(value)
+    else:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise RegistryError(f"versionTime is not an RFC 3339 datetime: {value[:40]!r}",
+                                code="registry.invalid_version_time") from None
+        if parsed.tzinfo is None:
+            raise RegistryError("versionTime needs a time zone (e.g. Z)",
+                                code="registry.invalid_version_time")
+        seconds = int(parsed.timestamp())
+    if not 0 <= seconds <= MAX_TIME:
+        raise RegistryError("versionTime must lie between 1970 and 9999",
                             code="registry.invalid_version_time")
-    return int(parsed.timestamp())
+    return seconds
 
 
 @functools.lru_cache(maxsize=4096)

@@ -16,7 +16,8 @@ from aiohttp import web
 from ssiwallet.core import strictjson
 from ssiwallet.errors import SsiError
 
-__all__ = ["MAX_BODY", "error_middleware", "error_response", "json_body", "json_response"]
+__all__ = ["MAX_BODY", "Handler", "error_middleware", "error_response", "json_body",
+           "json_response"]
 
 log = logging.getLogger(__name__)
 
