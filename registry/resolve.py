@@ -38,6 +38,7 @@ class DidNotFoundError(RegistryError):
     status = 404
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def rfc3339(seconds: int) -> str:
     """A UTC XML/RFC 3339 datetime (``2026-11-23T10:00:00Z``), as DID metadata uses."""
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -314,7 +314,7 @@ def _status_list_create(state: State, tx: Tx, at: int, _: bool) -> None:
         raise _forbidden(f"{author.did} holds no accreditation", "registry.not_accredited")
     state.dids[author.did] = _bump(author, tx, at)
     state.status_lists[list_id] = StatusListRecord(
-        list_id, author.did, body["bits"], body["size"], MappingProxyType({}), at, at,
+        list_id, author.did, body["bits"], body["size"], (), at, at,
         state.height + 1)
 
 

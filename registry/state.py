@@ -153,27 +153,53 @@ class SchemaRecord:
 
 @dataclass(frozen=True, slots=True)
 class StatusListRecord:
-    """A Token Status List kept on the chain: only non-zero entries are stored."""
+    """A Token Status List kept on the chain: only changed entries are stored.
+
+    Entries live in layers, newest first, one per update: an update costs its own size, not
+    the list's (copying a list with 10⁵ revoked entries on every update would make a busy
+    issuer quadratic). Every :data:`_MAX_LAYERS` updates the layers are folded into one.
+    """
 
     id: str
     issuer: str
     bits: int
     size: int
-    values: Mapping[int, int]
+    layers: tuple[Mapping[int, int], ...]
     created: int
     updated: int
     updated_height: int
 
+    def get(self, index: int) -> int:
+        for layer in self.layers:
+            if index in layer:
+                return layer[index]
+        return 0
+
+    def _merged(self) -> dict[int, int]:
+        merged: dict[int, int] = {}
+        for layer in reversed(self.layers):
+            merged.update(layer)
+        return {i: v for i, v in merged.items() if v}
+
+    @property
+    def values(self) -> Mapping[int, int]:
+        """Every non-zero entry (index → status value), by index."""
+        return MappingProxyType(dict(sorted(self._merged().items())))
+
     def with_values(self, indices: list[int], value: int, at: int, height: int
                     ) -> StatusListRecord:
-        values = dict(self.values)
-        for index in indices:
-            if value:
-                values[index] = value
-            else:
-                values.pop(index, None)
-        return StatusListRecord(self.id, self.issuer, self.bits, self.size,
-                                MappingProxyType(values), self.created, at, height)
+        update = MappingProxyType(dict.fromkeys(indices, value))
+        layers: tuple[Mapping[int, int], ...] = (update, *self.layers)
+        record = StatusListRecord(self.id, self.issuer, self.bits, self.size, layers,
+                                  self.created, at, height)
+        if len(layers) > _MAX_LAYERS:
+            record = StatusListRecord(self.id, self.issuer, self.bits, self.size,
+                                      (MappingProxyType(record._merged()),), self.created,
+                                      at, height)
+        return record
+
+
+_MAX_LAYERS = 32
 
 
 def _layer() -> ChainMap[str, Any]:
