@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 
+from registry.errors import RegistryError
 from registry.http import NodeSettings, create_node_app
 from registry.node import Node
 from registry.sync import cosign_loop as _cosign_loop
@@ -35,7 +36,16 @@ class ServiceOptions:
     """A mirror's sequencer URL."""
     follow_interval: float = 1.0
     close_storage: bool = True
+    scrub_interval: float = 60.0
+    """Seconds between background re-hashes of everything stored (tamper detection)."""
     settings: NodeSettings = field(default_factory=NodeSettings)
+
+
+async def _scrub_loop(node: Node, interval: float) -> None:
+    while node.halted is None:
+        await asyncio.sleep(interval)
+        with contextlib.suppress(RegistryError):  # a halt is recorded on the node itself
+            await asyncio.to_thread(node.scrub)
 
 
 def build_app(node: Node, options: ServiceOptions | None = None) -> web.Application:
@@ -52,6 +62,7 @@ def build_app(node: Node, options: ServiceOptions | None = None) -> web.Applicat
             if targets:
                 tasks.append(asyncio.create_task(
                     _cosign_loop(node, targets, session, interval=opts.cosign_interval)))
+        tasks.append(asyncio.create_task(_scrub_loop(node, opts.scrub_interval)))
         if opts.upstream is not None:
             tasks.append(asyncio.create_task(
                 follow(node, opts.upstream.rstrip("/"), session, interval=opts.follow_interval)))
