@@ -55,7 +55,7 @@ from ssiwallet.core.statuslist import (
     status_of,
     verify_status_list_token,
 )
-from ssiwallet.core.vc import IssuerKeyLookup
+from ssiwallet.core.vc import DAY, IssuerKeyLookup
 from ssiwallet.errors import SsiError
 
 __all__ = [
@@ -158,6 +158,78 @@ class RegistryClient(TrustedTransport):
             return public_key_from_multikey(method.get("publicKeyMultibase"))
         except SsiError:
             raise _untrusted(f"{kid} is not an Ed25519 Multikey") from None
+
+    async def issuer_key_on_day(self, kid: str, iat: int, window: int = DAY
+                                ) -> Ed25519PublicKey:
+        """The key ``kid`` names if it signed validly at some moment of ``[iat, iat+window)``.
+
+        SD-JWT VCs carry ``iat`` rounded down to the day, while keys change at block times
+        within a day; so a key counts if it was the DID's key during the issuance day, and
+        fails closed if it was compromised, or the DID deactivated, before that day ended.
+
+        Raises:
+            KeyNotValidError: not a did:keten kid, or no such key during the window.
+        """
+        try:
+            did, _ = split_kid(kid)
+        except SsiError:
+            raise KeyNotValidError(f"not a did:keten key id: {str(kid)[:80]!r}") from None
+        end = iat + window
+        try:
+            res = await self.resolve(did, end - 1)
+        except RemoteError as exc:
+            if exc.code == "registry.did_not_found":
+                raise KeyNotValidError(f"{did} did not exist before {end}") from None
+            raise
+        if res.metadata.get("deactivated"):
+            raise KeyNotValidError(f"{did} was deactivated before {end}")
+        history = res.metadata.get("keyHistory") or []
+        entry = next((k for k in history if isinstance(k, dict) and k.get("id") == kid), None)
+        if entry is None:
+            raise KeyNotValidError(f"{did} has no key {kid}")
+        start, until, since = (entry.get(k) for k in ("validFrom", "validUntil",
+                                                      "compromisedSince"))
+        if not isinstance(start, int) or start >= end:
+            raise KeyNotValidError(f"{kid} was not yet valid before {end}")
+        if isinstance(until, int) and until <= iat:
+            raise KeyNotValidError(f"{kid} was rotated away at {until}, before {iat}")
+        if isinstance(since, int) and since < end:
+            raise KeyNotValidError(f"{kid} is compromised since {since}")
+        try:
+            return public_key_from_multikey(entry.get("publicKeyMultibase"))
+        except SsiError:
+            raise _untrusted(f"{kid} is not an Ed25519 Multikey") from None
+
+    async def accredited_on_day(self, issuer: str, vct: str, iat: int, window: int = DAY
+                                ) -> bool:
+        """Whether an accreditation covered ``vct`` during ``[iat, iat+window)`` and was not
+        revoked before that window ended (the issuance-day rule, see ``issuer_key_on_day``)."""
+        try:
+            KetenDid(issuer)
+        except SsiError:
+            return False
+        await self.genesis()
+        await self._guard()
+        end = iat + window
+        obj = await self._json("/accreditations", {"issuer": issuer, "vct": vct,
+                                                   "at": str(end - 1)})
+        self._check_size(obj.get("size"), "accreditations")
+        records = obj.get("accreditations")
+        if obj.get("issuer") != issuer or not isinstance(records, list):
+            raise _untrusted("accreditation answer is about another question")
+        for acc in records:
+            if not isinstance(acc, dict) or vct not in (acc.get("vcts") or []):
+                continue
+            start, until, revoked = (acc.get(k) for k in ("validFrom", "validUntil",
+                                                          "revokedSince"))
+            if not isinstance(start, int) or start >= end:
+                continue
+            if isinstance(until, int) and until <= iat:
+                continue
+            if isinstance(revoked, int) and revoked < end:
+                continue
+            return True
+        return False
 
     async def prefetch_issuer(self, iss: str, kid: str, at: int) -> Ed25519PublicKey:
         """Resolve ``kid`` (a key of ``iss``) as of ``at`` and cache it for the sync lookup."""

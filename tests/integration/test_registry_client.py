@@ -494,3 +494,50 @@ async def test_hostile_or_absent_transport(
         assert err.value.code == code
     with pytest.raises(RegistryUnavailableError):
         await clients.new(f"http://127.0.0.1:{unused_port()}", timeout=2).genesis()
+
+
+async def test_issuance_day_rule_for_keys_and_accreditations(
+        registry_node: Any, clients: Clients) -> None:
+    """A credential's ``iat`` is the start of its UTC day; the key and the accreditation
+    count if they held at some moment of that day and were not withdrawn before it ended."""
+    day = DAY * (T0 // DAY + 1)  # the registry starts the day before; all happens on `day`
+    clock = Clock(day + 3600)
+    reg = await registry_node(clock=clock)
+    client = clients.new(reg.url, clock=clock)
+    school = await new_did(client, clock, reg.steward, "Hogeschool Gent")
+    kid1, key1 = school.kid, school.key.public_key
+    vct = "urn:keten:vct:diploma:1"
+    grant = await client.submit_signed(reg.steward, "accreditation.grant", {
+        "issuer": school.did, "vcts": [vct], "valid_from": clock(), "valid_until": None})
+    # created and accredited at 01:00, so the instant rule fails for iat = 00:00 ...
+    with pytest.raises(KeyNotValidError):
+        await client.issuer_key(kid1, day)
+    assert not await client.accredited(school.did, vct, day)
+    # ... and the issuance-day rule accepts
+    assert await client.issuer_key_on_day(kid1, day) == key1
+    assert await client.accredited_on_day(school.did, vct, day)
+    assert not await client.accredited_on_day(school.did, "urn:keten:vct:identity:1", day)
+    with pytest.raises(KeyNotValidError, match="did not exist"):
+        await client.issuer_key_on_day(kid1, day - DAY)
+
+    # a rotation at 05:00: key-1 still counts for that day, key-2 too; key-1 not the next day
+    clock.advance(4 * 3600)
+    await client.submit(school.rotate_tx(reg.chain, clock()))
+    assert await client.issuer_key_on_day(kid1, day) == key1
+    assert await client.issuer_key_on_day(school.kid, day) == school.key.public_key
+    with pytest.raises(KeyNotValidError, match="rotated away"):
+        await client.issuer_key_on_day(kid1, day + DAY)
+
+    # at 11:00 key-1 is found compromised from 10:00 that day: the whole day fails closed
+    clock.advance(6 * 3600)
+    await client.submit_signed(school, "key.compromised",
+                               {"did": school.did, "key": 1, "since": day + 10 * 3600})
+    with pytest.raises(KeyNotValidError, match="compromised"):
+        await client.issuer_key_on_day(kid1, day)
+
+    # at 21:00 the accreditation is revoked from 20:00: it no longer vouches for that day
+    clock.advance(10 * 3600)
+    await client.submit_signed(reg.steward, "accreditation.revoke",
+                               {"accreditation": grant["id"], "since": day + 20 * 3600})
+    assert not await client.accredited_on_day(school.did, vct, day)
+    assert await client.accredited_on_day(school.did, vct, day - DAY) is False
