@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import logging
 import os
@@ -38,10 +37,10 @@ from registry.chain import Chain
 from registry.checkpoint import Checkpoint
 from registry.errors import RegistryError
 from registry.http import NodeSettings
-from registry.node import Node, replay
+from registry.node import Node, replay, store_block
 from registry.note import NoteVerifier, open_note
 from registry.service import ServiceOptions, build_app
-from registry.storage import SqliteStorage, StoredBlock
+from registry.storage import SqliteStorage
 from registry.sync import bootstrap_mirror, get_bounded, parse_blocks_page
 from registry.witness import WitnessConfig
 from registry.witness_http import create_witness_app
@@ -97,8 +96,7 @@ def cmd_init(args: argparse.Namespace) -> dict[str, Any]:
         save_controller(steward, path)
         files.append({"did": str(steward.did), "name": steward.name, "key_file": str(path)})
     with SqliteStorage(db) as storage:
-        storage.append_block(StoredBlock(0, header.hash, header.data, 0, len(txs)),
-                             [(hashlib.sha256(t).hexdigest(), t) for t in txs], "")
+        store_block(storage, header, txs, "")
     log_vkey = NoteVerifier(args.chain, sequencer.public_key).vkey()
     return {"chain": args.chain, "genesis": header.hash, "db": str(db),
             "sequencer_key": str(root / "sequencer.key"), "log_vkey": log_vkey,

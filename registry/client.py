@@ -43,6 +43,7 @@ from registry.client_types import (
     _untrusted,
 )
 from registry.didketen import KetenDid, public_key_from_multikey, split_kid
+from registry.tx import LIST_ID_REGEX
 from ssiwallet.core import strictjson
 from ssiwallet.core.jws import parse_header
 from ssiwallet.core.keys import Ed25519PublicKey, PublicKey
@@ -68,19 +69,13 @@ __all__ = [
 KEY_CACHE_SECONDS = 300
 """How long a prefetched issuer key serves the synchronous ``verify_vc`` lookup."""
 _CACHE_ENTRIES = 1024
-_LIST_ID = re.compile(r"[1-9A-HJ-NP-Za-km-z]{16,24}\.[a-z0-9][a-z0-9-]{0,31}")
+_LIST_ID = re.compile(LIST_ID_REGEX)
 
 
 class RegistryClient(TrustedTransport):
     """One registry node seen through a :class:`TrustPolicy`; see the module docstring.
 
-    Args:
-        base_url: the node, e.g. ``https://registry.example``; only it is ever fetched.
-        session: a shared session (left open); without one the client owns and closes one.
-        policy: the trust policy (default: trust on first use, genesis quorum, no max age).
-        clock: POSIX seconds, a parameter so tests and replays can move time.
-        timeout: seconds per request.
-        checkpoint_store: where the tracked checkpoint survives restarts.
+    Constructed like :class:`~registry.client_trust.TrustedTransport` (same arguments).
     """
 
     # ------------------------------------------------------------------ transactions

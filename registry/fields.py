@@ -10,6 +10,7 @@ DID, a key, a hash, an integer, a type or claim name, or bounded organisation-le
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -32,14 +33,16 @@ def _bad(path: str, detail: str) -> TxMalformedError:
     return TxMalformedError(f"{path or 'transaction'}: {detail}")
 
 
-class Field:
+class Field(ABC):
     """One field's rule. Its JSON Schema marks each leaf with ``x-kind``: what it can hold."""
 
+    @abstractmethod
     def check(self, value: object, path: str) -> Any:
-        raise NotImplementedError
+        """The value, checked (and normalised); :class:`TxMalformedError` naming ``path``."""
 
+    @abstractmethod
     def schema(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The rule as JSON Schema."""
 
 
 @dataclass(frozen=True)

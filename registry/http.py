@@ -17,7 +17,7 @@ from registry.didketen import DidUrlError, KetenDid, multikey
 from registry.errors import RegistryError
 from registry.node import Node, NodeHaltedError, NotSequencerError
 from registry.resolve import parse_version_time, resolution_error, resolve
-from registry.tx import parse_tx
+from registry.tx import LIST_ID_REGEX, parse_tx
 from registry.web import MAX_BODY, Handler, error_middleware, json_response
 from ssiwallet.core import strictjson
 from ssiwallet.core.statuslist import StatusList, create_status_list_token
@@ -26,7 +26,7 @@ __all__ = ["NODE", "NodeSettings", "create_node_app"]
 
 MAX_PAGE = 100
 _DIGITS = re.compile(r"[0-9]{1,19}")
-_LIST_ID = re.compile(r"[1-9A-HJ-NP-Za-km-z]{16,24}\.[a-z0-9][a-z0-9-]{0,31}")
+_LIST_ID = re.compile(LIST_ID_REGEX)
 
 
 @dataclass(frozen=True)

@@ -27,11 +27,11 @@ from registry.errors import RegistryError
 from registry.merkle import leaf_hash
 from registry.note import NoteSigner, NoteVerifier, sign_note
 from registry.storage import Storage, StoredBlock, StoredTx
-from registry.tx import Tx
+from registry.tx import Tx, tx_id
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.errors import SsiError
 
-__all__ = ["Node", "NodeHaltedError", "Receipt", "replay"]
+__all__ = ["Node", "NodeHaltedError", "Receipt", "replay", "store_block"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,15 @@ class Receipt:
     id: str
     index: int
     height: int
+
+
+def store_block(storage: Storage, header: BlockHeader, tx_data: Sequence[bytes],
+                checkpoint: str) -> None:
+    """Append a validated block and its transactions to ``storage`` in one durable write."""
+    first = header.size - len(tx_data)
+    storage.append_block(StoredBlock(header.height, header.hash, header.data, first,
+                                     len(tx_data)),
+                         [(tx_id(d), d) for d in tx_data], checkpoint)
 
 
 def replay(storage: Storage, *, stop_at: int | None = None) -> Chain:
@@ -223,8 +232,7 @@ class Node:
             return
         try:
             await self._store(pending)
-        except SsiError as exc:
-            self.chain.abort(pending)
+        except SsiError as exc:  # already forgotten by _persist
             for tx in pending.txs:
                 _settle(futures[id(tx)], exc)
             return
@@ -232,33 +240,27 @@ class Node:
         for offset, tx in enumerate(pending.txs):
             _settle(futures[id(tx)], Receipt(tx.id, first + offset, pending.header.height))
 
-    async def _store(self, pending: Pending) -> None:
-        header = pending.header
-        checkpoint = self._sign_checkpoint(header)
-        stored = StoredBlock(header.height, header.hash, header.data,
-                             header.size - len(pending.txs), len(pending.txs))
-        await asyncio.to_thread(self.storage.append_block, stored,
-                                [(tx.id, tx.data) for tx in pending.txs], checkpoint)
-        self.chain.commit(pending)
-        self._base_note, self._cosignatures = checkpoint, {}
-        async with self.new_block:
-            self.new_block.notify_all()
-
-    async def append_checked(self, header: bytes, tx_data: Sequence[bytes]) -> None:
-        """A mirror's append: validate a block fetched from elsewhere, store it, commit it."""
-        self._check_live()
-        pending = self.chain.check_block(header, tx_data, now=self.clock())
+    async def _persist(self, pending: Pending, checkpoint: str) -> None:
+        """Store a block durably, then commit it in memory; forget it if storing failed."""
         try:
-            stored = StoredBlock(pending.header.height, pending.header.hash, pending.header.data,
-                                 pending.header.size - len(pending.txs), len(pending.txs))
-            await asyncio.to_thread(self.storage.append_block, stored,
-                                    [(tx.id, tx.data) for tx in pending.txs], "")
+            await asyncio.to_thread(store_block, self.storage, pending.header,
+                                    [tx.data for tx in pending.txs], checkpoint)
         except BaseException:
             self.chain.abort(pending)
             raise
         self.chain.commit(pending)
         async with self.new_block:
             self.new_block.notify_all()
+
+    async def _store(self, pending: Pending) -> None:
+        checkpoint = self._sign_checkpoint(pending.header)
+        await self._persist(pending, checkpoint)
+        self._base_note, self._cosignatures = checkpoint, {}
+
+    async def append_checked(self, header: bytes, tx_data: Sequence[bytes]) -> None:
+        """A mirror's append: validate a block fetched from elsewhere, store it, commit it."""
+        self._check_live()
+        await self._persist(self.chain.check_block(header, tx_data, now=self.clock()), "")
 
     # ----------------------------------------------------------------- reading
 

@@ -14,6 +14,7 @@ leaf that is not stored, and the call returns only after the commit is on disk (
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from registry.errors import RegistryError
+from registry.sqlite import make_durable, write_transaction
 
 __all__ = ["SCHEMA_VERSION", "MemoryStorage", "SqliteStorage", "Storage", "StorageError",
            "StoredBlock", "StoredTx"]
@@ -280,10 +282,9 @@ class SqliteStorage:
         c = self._conn
         c.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         self._check_version()  # before any write: a file we do not understand stays untouched
-        mode = c.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise StorageError(f"cannot use WAL journal (got {mode!r}); need a file path")
-        c.execute("PRAGMA synchronous = FULL")
+        refused = make_durable(c)
+        if refused is not None:
+            raise StorageError(f"cannot use WAL journal (got {refused!r}); need a file path")
         c.execute("PRAGMA foreign_keys = ON")
         if max_pages is not None:
             c.execute(f"PRAGMA max_page_count = {int(max_pages)}")
@@ -332,26 +333,8 @@ class SqliteStorage:
             except sqlite3.Error as exc:
                 raise _translate(exc) from exc
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: committed (and fsynced) on success, rolled back otherwise.
-
-        ``BEGIN IMMEDIATE`` takes the write lock up front, so the checks made inside see the
-        state the write applies to, even with another process on the same file.
-        """
-        c = self._conn
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            yield c
-            c.execute("COMMIT")
-        except BaseException:
-            # SQLITE_FULL / IOERR may already have rolled the transaction back on their own.
-            if c.in_transaction:
-                try:
-                    c.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass  # the original error is the one worth reporting
-            raise
+    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return write_transaction(self._conn)
 
     def _one(self, sql: str, *args: object) -> Any:
         with self._op() as c:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,9 +21,9 @@ import aiohttp
 from registry.chain import Chain
 from registry.checkpoint import Checkpoint, CosignatureVerifier
 from registry.errors import RegistryError
-from registry.node import Node
+from registry.node import Node, store_block
 from registry.note import open_note
-from registry.storage import Storage, StoredBlock
+from registry.storage import Storage
 from registry.tx import canonical
 from registry.witness import WitnessConflict, WitnessError
 from registry.witness_http import submit_checkpoint
@@ -145,8 +144,7 @@ async def bootstrap_mirror(storage: Storage, upstream: str, genesis_hash: str,
         chain = Chain.from_genesis(header, txs)
         if chain.head.hash != genesis_hash:
             raise ForkError(f"upstream genesis {chain.head.hash} is not the pinned {genesis_hash}")
-        storage.append_block(StoredBlock(0, chain.head.hash, chain.head.data, 0, len(txs)),
-                             [(hashlib.sha256(d).hexdigest(), d) for d in txs], "")
+        store_block(storage, chain.head, txs, "")
         node = Node(chain, storage)
     if node.chain.genesis.hash != genesis_hash:
         raise ForkError(f"stored genesis {node.chain.genesis.hash} is not {genesis_hash}")

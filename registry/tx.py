@@ -46,8 +46,9 @@ from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.errors import SsiError
 
 __all__ = [
-    "BODIES", "CHAIN_ID", "ENVELOPE", "TX_DOMAIN", "Proof", "Tx", "canonical", "parse_tx",
-    "sign_tx", "unsigned_tx",
+    "BODIES", "CHAIN_ID", "ENVELOPE", "LIST_ID_REGEX", "TX_DOMAIN", "Proof", "Tx", "canonical",
+    "parse_tx",
+    "sign_tx", "tx_id", "unsigned_tx",
 ]
 
 TX_VERSION = 1
@@ -61,7 +62,9 @@ _TIME = Int()
 _LOCALIZED = Obj({"nl": Text(), "en": Text()})
 _CLAIM_PATH = ListOf(CLAIM_NAME, min_items=1, max_items=8, unique=False)
 _LIST_NAME = Pattern(r"[a-z0-9][a-z0-9-]{0,31}", "a status list name", leaf_kind="identifier")
-_LIST_ID = Pattern(r"[1-9A-HJ-NP-Za-km-z]{16,24}\.[a-z0-9][a-z0-9-]{0,31}",
+LIST_ID_REGEX = r"[1-9A-HJ-NP-Za-km-z]{16,24}\.[a-z0-9][a-z0-9-]{0,31}"
+"""A status list id: ``<issuer method-specific id>.<name>``."""
+_LIST_ID = Pattern(LIST_ID_REGEX,
                    "a status list id (<issuer method id>.<name>)", leaf_kind="identifier")
 _WITNESS = Obj({"name": Pattern(r"[\x21-\x2a\x2c-\x7e]{1,100}", "a witness key name"),
                 "vkey": Pattern(r"[\x21-\x2a\x2c-\x7e]{1,100}\+[0-9a-f]{8}\+[A-Za-z0-9+/=]{40,}",
@@ -191,6 +194,11 @@ def sign_tx(unsigned: Mapping[str, Any], signers: Sequence[tuple[str, Ed25519Pri
     return canonical({**payload, "proofs": proofs})
 
 
+def tx_id(data: bytes) -> str:
+    """A transaction's id: the hex SHA-256 of its canonical bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def parse_tx(data: bytes | Mapping[str, Any], *, require_canonical: bool = False) -> Tx:
     """Check a transaction's shape and compute its canonical bytes, id and signing input.
 
@@ -238,7 +246,7 @@ def parse_tx(data: bytes | Mapping[str, Any], *, require_canonical: bool = False
         chain=checked["chain"], type=tx_type,
         author=KetenDid(checked["author"]) if "author" in checked else None,
         seq=checked.get("seq"), time=checked["time"], body=body, proofs=proofs,
-        data=encoded, id=hashlib.sha256(encoded).hexdigest(),
+        data=encoded, id=tx_id(encoded),
         signing_input=TX_DOMAIN + canonical(unsigned),
     )
 

@@ -20,6 +20,7 @@ The witness key file is one line, in the style of Go's ``note`` signer keys::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
@@ -33,6 +34,7 @@ from pathlib import Path
 from registry.checkpoint import CosignatureSigner
 from registry.errors import RegistryError
 from registry.note import b64decode_strict, b64encode, key_id_for
+from registry.sqlite import make_durable, write_transaction
 from registry.witness import Evidence, LogState, WitnessKeyError
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.errors import SsiError
@@ -120,10 +122,9 @@ class WitnessStore:
     def _setup(self, busy_timeout: float) -> None:
         c = self._conn
         c.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        mode = c.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise WitnessStoreError(f"cannot use WAL journal (got {mode!r}); need a file path")
-        c.execute("PRAGMA synchronous = FULL")
+        refused = make_durable(c)
+        if refused is not None:
+            raise WitnessStoreError(f"cannot use WAL journal (got {refused!r}); need a file path")
         with self._write():
             version = c.execute("PRAGMA user_version").fetchone()[0]
             if version == 0:
@@ -159,20 +160,8 @@ class WitnessStore:
             except sqlite3.Error as exc:
                 raise WitnessStoreError(f"witness database failure: {exc}") from exc
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        c = self._conn
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            yield c
-            c.execute("COMMIT")
-        except BaseException:
-            if c.in_transaction:
-                try:
-                    c.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass  # the original error is the one worth reporting
-            raise
+    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return write_transaction(self._conn)
 
     def get(self, origin: str) -> LogState | None:
         """The latest cosigned state for ``origin``, or None if never cosigned."""
@@ -318,10 +307,8 @@ def load_or_create_witness_key(path: Path, name: str) -> CosignatureSigner:
         WitnessKeyError: the existing file is unusable (see :func:`load_witness_key`).
         BadNoteError: ``name`` cannot be a note key name.
     """
-    try:
+    with contextlib.suppress(FileNotFoundError):
         return load_witness_key(path, name)
-    except FileNotFoundError:
-        pass
     signer = CosignatureSigner(name, Ed25519PrivateKey.generate())
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
