@@ -13,7 +13,7 @@ A node is one party; nothing it says is taken on its word where it can be checke
 Every failure raises (fail closed): a verifier never gets "assume OK" from this module.
 ``verify_vc`` is synchronous, so issuer keys are resolved first and then served from a cache::
 
-    await client.prefetch_vc(token)                       # resolves iss as of iat
+    await client.prefetch_vc(token)                # resolves iss on the issuance day
     vc = verify_vc(token, lookup=client.lookup_for_vc(), now=now, key_binding=policy)
     await client.require_accredited(vc.iss, vc.vct, vc.iat)
     if vc.status is not None and await client.status_of_ref(vc.status) != 0: ...
@@ -227,10 +227,12 @@ class RegistryClient(TrustedTransport):
         return False
 
     async def prefetch_issuer(self, iss: str, kid: str, at: int) -> Ed25519PublicKey:
-        """Resolve ``kid`` (a key of ``iss``) as of ``at`` and cache it for the sync lookup."""
+        """Resolve ``kid`` (a key of ``iss``) for a credential issued on the day starting at
+        ``at`` (its day-rounded ``iat``; see :meth:`issuer_key_on_day`) and cache it for the
+        synchronous lookup."""
         if not _kid_of(iss, kid):
             raise KeyNotValidError(f"{str(kid)[:80]!r} is not a key of the issuer {iss}")
-        key = await self.issuer_key(kid, at)
+        key = await self.issuer_key_on_day(kid, at)
         self._keys[(kid, at)] = (key, self._clock())
         self._keys.move_to_end((kid, at))
         while len(self._keys) > _CACHE_ENTRIES:

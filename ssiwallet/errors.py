@@ -12,6 +12,9 @@ map to JSON (``{"error": code, "detail": ...}``) and tests assert on::
         │   └── VcError             vc.*               SD-JWT VC profile rules
         ├── StatusListError         status.*           Token Status List
         ├── DcqlError               dcql.*             DCQL query validation and matching
+        ├── Oid4vciError            oid4vci.*          OpenID4VCI offers, metadata, key proofs
+        ├── Oid4vpError             oid4vp.*           OpenID4VP request objects, invocation URIs,
+        │                                              direct_post responses, verifier receipts
         └── CredentialTypeError     credtype.*         credential types and their schemas
             └── InvalidClaimsError  credtype.invalid_claims  (credtypes.py; lists each problem)
 
@@ -77,5 +80,17 @@ class DcqlError(CoreError):
     code = "dcql.invalid"
 
 
+class Oid4vpError(CoreError):
+    """An OpenID4VP message (or a Keten receipt) that breaks the profile Keten implements."""
+
+    code = "oid4vp.invalid"
+
+
 class CredentialTypeError(CoreError):
     code = "credtype.invalid"
+
+
+class Oid4vciError(CoreError):
+    """OpenID4VCI messages: offers, metadata, key proofs, credential responses."""
+
+    code = "oid4vci.invalid"

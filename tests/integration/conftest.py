@@ -229,3 +229,116 @@ async def registry_mirror(aiohttp_server: AiohttpServer, tmp_path: Path
 # =============================================================================================
 # end of registry section
 # =============================================================================================
+
+
+# =============================================================================================
+# issuer section: an OpenID4VCI issuer (municipality, VDAB or school) on a registry node
+# =============================================================================================
+#
+# ``issuer_service(reg, profile="school")`` creates the issuer's DID on ``reg`` (endorsed by
+# its first steward), accredits it for the profile's types, writes a configuration file and
+# key file like ``ssi-issuer init`` does, and serves the issuer on loopback with the
+# registry's clock. The handle creates offers through the admin API and builds a registry
+# client that trusts the node the way a wallet or verifier would.
+import socket  # noqa: E402
+
+from issuer.config import load_config, render_config  # noqa: E402
+from issuer.context import IssuerContext  # noqa: E402
+from issuer.http import create_issuer_app  # noqa: E402
+from issuer.registry_link import RegistryLink  # noqa: E402
+from issuer.store import IssuerStore  # noqa: E402
+from registry.author import save_controller  # noqa: E402
+from registry.client import RegistryClient, TrustPolicy  # noqa: E402
+
+
+@dataclass
+class IssuerService:
+    """A served issuer and what a test needs to drive it."""
+
+    url: str
+    ctx: IssuerContext
+    controller: Controller
+    registry: RegistryNode
+    admin_token: str
+    accreditation: str
+    config_path: Path
+
+    @property
+    def did(self) -> str:
+        return str(self.controller.did)
+
+    def client(self) -> RegistryClient:
+        """A registry client pinned to the node's genesis, on the registry's clock."""
+        return RegistryClient(self.registry.url, policy=TrustPolicy(
+            genesis_hash=self.registry.genesis_hash), clock=self.registry.clock)
+
+    async def admin(self, method: str, path: str, body: object = None,
+                    token: str | None = None) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {token or self.admin_token}"}
+        async with self.registry.session.request(method, self.url + path, json=body,
+                                                 headers=headers) as resp:
+            raw = await resp.read()
+            assert resp.status != 500, raw[:300]
+            return resp.status, json.loads(raw)
+
+    async def offer(self, claims: dict[str, Any], config_id: str | None = None
+                    ) -> dict[str, Any]:
+        """Create an offer through the admin API; the created offer (with its PIN)."""
+        chosen = config_id or next(iter(self.ctx.config.credentials))
+        status, body = await self.admin("POST", "/admin/offers", {
+            "credential_configuration_id": chosen, "claims": claims})
+        assert status == 201, body
+        return dict(body)
+
+
+IssuerFactory = Callable[..., Awaitable[IssuerService]]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest_asyncio.fixture
+async def issuer_service(aiohttp_server: AiohttpServer, tmp_path: Path
+                         ) -> AsyncIterator[IssuerFactory]:
+    """Factory: ``await issuer_service(reg, profile="school", batch_size=10, accredit=True)``."""
+    counter = itertools.count()
+
+    async def make(reg: RegistryNode, *, profile: str = "school", batch_size: int = 10,
+                   accredit: bool = True, status_list_size: int = 1 << 12) -> IssuerService:
+        root = tmp_path / f"issuer-{profile}-{next(counter)}"
+        root.mkdir()
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        text, token = render_config(profile=profile, public_url=url, port=port,
+                                    registry_url=reg.url, genesis_hash=reg.genesis_hash,
+                                    batch_size=batch_size, status_list_size=status_list_size)
+        config_path = root / "issuer.toml"
+        config_path.write_text(text)
+        (root / "admin-token").write_text(token)
+        config = load_config(config_path)
+        controller = await reg.new_did(config.display["en"])
+        save_controller(controller, config.key_file)
+        accreditation = ""
+        if accredit:
+            receipt = await reg.submit(reg.steward, "accreditation.grant", {
+                "issuer": str(controller.did),
+                "vcts": [c.vct for c in config.profile.credentials],
+                "valid_from": reg.clock(), "valid_until": None})
+            accreditation = str(receipt["id"])
+        client = RegistryClient(reg.url, policy=TrustPolicy(genesis_hash=reg.genesis_hash),
+                                clock=reg.clock)
+        ctx = IssuerContext.build(config, IssuerStore(config.database),
+                                  RegistryLink(client, config.key_file), clock=reg.clock)
+        server = await aiohttp_server(create_issuer_app(ctx), port=port)
+        assert f"http://{server.host}:{server.port}" == url
+        return IssuerService(url, ctx, controller, reg, token, accreditation, config_path)
+
+    yield make
+
+
+# =============================================================================================
+# end of issuer section
+# =============================================================================================

@@ -1,0 +1,208 @@
+"""``ssi-issuer``: set up and run an issuer (a municipality, VDAB, a school).
+
+Commands::
+
+    init DIR --profile municipality|vdab|school --registry URL --public-url URL --port P
+         [--name-nl TEXT --name-en TEXT] [--genesis-hash HEX]
+    serve --config DIR/issuer.toml
+    rotate-key --config DIR/issuer.toml [--compromised-since T]
+    offer --config DIR/issuer.toml --claims FILE [--type CONFIG_ID]   (through the admin API)
+    revoke --config DIR/issuer.toml CREDENTIAL_ID [--status revoked|suspended|valid]
+
+``init`` makes the DID's keys, the admin token and the configuration, and writes the
+``did.create`` request a steward endorses (``ssi-registry endorse``); the steward then
+accredits the DID for the profile's types (``ssi-registry accredit``). The genesis hash
+is pinned from the registry at ``init`` unless given. Results are JSON on stdout; failures
+print ``{"error": CODE, "detail": ...}`` and exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from issuer.config import PROFILES, IssuerConfig, load_config, render_config
+from issuer.context import IssuerContext
+from issuer.errors import ConfigError
+from issuer.http import create_issuer_app
+from issuer.registry_link import RegistryLink
+from issuer.store import IssuerStore
+from registry.author import Controller, load_controller, save_controller
+from registry.client import RegistryClient, TrustPolicy
+from ssiwallet.core import strictjson
+from ssiwallet.errors import SsiError
+
+__all__ = ["main"]
+
+CONFIG_NAME = "issuer.toml"
+REQUEST_NAME = "did-create-request.json"
+
+
+def _emit(obj: object) -> None:
+    print(json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+def _client(config: IssuerConfig) -> RegistryClient:
+    return RegistryClient(config.registry_url,
+                          policy=TrustPolicy(genesis_hash=config.genesis_hash))
+
+
+def _write_secret(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def cmd_init(args: argparse.Namespace) -> dict[str, Any]:
+    folder: Path = args.dir
+    if (folder / CONFIG_NAME).exists():
+        raise ConfigError(f"{folder / CONFIG_NAME} exists; refusing to overwrite an issuer")
+    registry_url = args.registry.rstrip("/")
+
+    async def chain_and_genesis() -> tuple[str, str]:
+        async with RegistryClient(registry_url, policy=TrustPolicy(
+                genesis_hash=args.genesis_hash)) as client:
+            g = await client.genesis()
+            return g.chain_id, g.hash
+
+    chain, genesis_hash = asyncio.run(chain_and_genesis())
+    folder.mkdir(parents=True, exist_ok=True)
+    profile = PROFILES[args.profile]
+    controller = Controller.new(args.name_en or profile.display["en"])
+    request = controller.create_tx(chain, int(time.time()), None)
+    text, token = render_config(profile=args.profile, public_url=args.public_url.rstrip("/"),
+                                port=args.port, registry_url=registry_url,
+                                genesis_hash=genesis_hash, name_nl=args.name_nl,
+                                name_en=args.name_en)
+    save_controller(controller, folder / "issuer-key.json")
+    _write_secret(folder / "admin-token", token + "\n")
+    (folder / REQUEST_NAME).write_bytes(request)
+    (folder / CONFIG_NAME).write_text(text, encoding="utf-8")
+    vcts = [c.vct for c in profile.credentials]
+    return {"did": str(controller.did), "config": str(folder / CONFIG_NAME),
+            "request": str(folder / REQUEST_NAME), "vcts": vcts,
+            "next": [f"ssi-registry endorse {folder / REQUEST_NAME} --steward STEWARD.json "
+                     f"--registry {registry_url}",
+                     f"ssi-registry accredit --issuer {controller.did} "
+                     + " ".join(f"--vct {v}" for v in vcts)
+                     + f" --steward STEWARD.json --registry {registry_url}",
+                     f"ssi-issuer serve --config {folder / CONFIG_NAME}"]}
+
+
+def build_context(config: IssuerConfig) -> IssuerContext:
+    """Open the database and the registry link of a configured issuer."""
+    store = IssuerStore(config.database)
+    try:
+        link = RegistryLink(_client(config), config.key_file)
+    except BaseException:
+        store.close()
+        raise
+    return IssuerContext.build(config, store, link)
+
+
+def cmd_serve(args: argparse.Namespace) -> dict[str, Any]:
+    config = load_config(args.config)
+    ctx = build_context(config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    web.run_app(create_issuer_app(ctx), host=config.host, port=config.port,
+                print=lambda text: print(text, file=sys.stderr))
+    return {"stopped": config.public_url}
+
+
+def cmd_rotate_key(args: argparse.Namespace) -> dict[str, Any]:
+    config = load_config(args.config)
+    controller = load_controller(config.key_file)
+
+    async def run() -> dict[str, Any]:
+        async with _client(config) as client:
+            g = await client.genesis()
+            controller.seq = await client.sequence(controller.did)
+            tx = controller.rotate_tx(g.chain_id, int(time.time()),
+                                      compromised_since=args.compromised_since)
+            return await client.submit(tx)
+
+    receipt = asyncio.run(run())
+    save_controller(controller, config.key_file)  # only once the registry accepted it
+    return {"type": "did.rotate", "kid": controller.kid, **receipt}
+
+
+async def _admin(config: IssuerConfig, method: str, path: str, body: object) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {config.admin_token}"}
+    async with aiohttp.ClientSession() as session, session.request(
+            method, f"http://{config.host}:{config.port}{path}", json=body,
+            headers=headers) as resp:
+        obj = strictjson.loads_object(await resp.read(), what="issuer answer")
+        if resp.status >= 400:
+            raise SsiError(str(obj.get("detail", "")), code=str(obj.get("error", "issuer")))
+        return obj
+
+
+def cmd_offer(args: argparse.Namespace) -> dict[str, Any]:
+    config = load_config(args.config)
+    claims = strictjson.loads_object(args.claims.read_bytes(), what="claims file")
+    config_id = args.type or config.profile.credentials[0].id
+    return asyncio.run(_admin(config, "POST", "/admin/offers",
+                              {"credential_configuration_id": config_id, "claims": claims}))
+
+
+def cmd_revoke(args: argparse.Namespace) -> dict[str, Any]:
+    config = load_config(args.config)
+    return asyncio.run(_admin(config, "POST", f"/admin/credentials/{args.credential}/status",
+                              {"status": args.status}))
+
+
+COMMANDS = {"init": cmd_init, "serve": cmd_serve, "rotate-key": cmd_rotate_key,
+            "offer": cmd_offer, "revoke": cmd_revoke}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ssi-issuer", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("init", help="make keys, admin token, configuration and DID request")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--profile", choices=sorted(PROFILES), required=True)
+    p.add_argument("--registry", required=True, help="the registry node's URL")
+    p.add_argument("--public-url", required=True, help="where wallets reach this issuer")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--name-nl")
+    p.add_argument("--name-en")
+    p.add_argument("--genesis-hash", help="pin this genesis (default: the registry's)")
+    for name in ("serve", "rotate-key", "offer", "revoke"):
+        q = sub.add_parser(name)
+        q.add_argument("--config", type=Path, required=True)
+    sub.choices["rotate-key"].add_argument("--compromised-since", type=int)
+    sub.choices["offer"].add_argument("--claims", type=Path, required=True)
+    sub.choices["offer"].add_argument("--type", help="credential configuration id")
+    sub.choices["revoke"].add_argument("credential")
+    sub.choices["revoke"].add_argument("--status", default="revoked",
+                                       choices=["revoked", "suspended", "valid"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        result = COMMANDS[args.command](args)
+    except SsiError as exc:
+        _emit(exc.to_json())
+        return 1
+    except (OSError, aiohttp.ClientError) as exc:
+        _emit({"error": "cli.io_error", "detail": f"{type(exc).__name__}: {exc}"})
+        return 1
+    _emit(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,248 @@
+"""The issuer's HTTP service: OpenID4VCI endpoints, the clerk's admin API and desk page.
+
+Protocol endpoints answer errors the way OpenID4VCI and OAuth require: ``error`` holds the
+protocol's error string (``invalid_grant``, ``invalid_proof`` …) and ``error_description`` a
+sentence; Keten's stable ``code`` is added beside them. The admin API uses the project's
+shape, ``{"error": code, "detail": …}`` (plus ``problems`` for refused claims).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from issuer import desk
+from issuer.context import ISSUER, IssuerContext
+from issuer.errors import AccessError, AdminAuthError, IssuerError
+from issuer.metadata import authorization_server_metadata, credential_issuer_metadata
+from registry.web import MAX_BODY, Handler, json_body, json_response
+from ssiwallet.core.credtypes import InvalidClaimsError
+from ssiwallet.errors import CredentialTypeError, InputError, SsiError
+
+__all__ = ["create_issuer_app", "form_body", "require_admin"]
+
+log = logging.getLogger(__name__)
+
+OAUTH_PATHS = frozenset({"/token", "/credential", "/nonce"})
+SWEEP_SECONDS = 60
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _status_of(exc: SsiError) -> int:
+    if isinstance(exc, IssuerError):
+        return exc.status
+    if isinstance(exc, CredentialTypeError):
+        return 422
+    return int(getattr(exc, "status", 400))
+
+
+def _oauth_error(exc: SsiError) -> str:
+    if isinstance(exc, IssuerError):
+        return exc.oauth
+    return "invalid_request"
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Project errors → JSON with their status; protocol endpoints in the OAuth shape."""
+    try:
+        return await handler(request)
+    except SsiError as exc:
+        status = _status_of(exc)
+        body: dict[str, object]
+        if request.path in OAUTH_PATHS:
+            oauth = _oauth_error(exc)
+            if request.path == "/credential" and oauth == "invalid_request" and not isinstance(
+                    exc, AccessError):
+                oauth = "invalid_credential_request"
+            body = {"error": oauth, "error_description": _ascii(exc.detail), "code": exc.code}
+        else:
+            body = dict(exc.to_json())
+        if isinstance(exc, InvalidClaimsError):
+            body["problems"] = exc.problems
+        headers = dict(_NO_STORE)
+        if isinstance(exc, AccessError):
+            headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return web.json_response(body, status=status, headers=headers)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = {413: "http.body_too_large", 404: "http.not_found",
+                405: "http.method_not_allowed"}.get(exc.status, f"http.{exc.status}")
+        if request.path in OAUTH_PATHS:
+            return web.json_response({"error": "invalid_request", "error_description":
+                                      exc.reason, "code": code}, status=exc.status)
+        return web.json_response({"error": code, "detail": exc.reason}, status=exc.status)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return web.json_response({"error": "internal", "detail": "internal error"}, status=500)
+
+
+def _ascii(text: str) -> str:
+    """OAuth error descriptions are limited to printable ASCII without ``"`` and ``\\``."""
+    return "".join(c if 0x20 <= ord(c) <= 0x7E and c not in '"\\' else "?" for c in text)
+
+
+async def form_body(request: web.Request) -> dict[str, str]:
+    """A strict ``application/x-www-form-urlencoded`` body: repeated names are refused."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        raise IssuerError("the body must be application/x-www-form-urlencoded",
+                          code="issuer.bad_content_type")
+    raw = await request.read()
+    try:
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(raw),
+                          errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise IssuerError("the form body does not parse", code="issuer.bad_form") from None
+    form = dict(pairs)
+    if len(form) != len(pairs):
+        raise IssuerError("a parameter appears more than once", code="issuer.bad_form")
+    return form
+
+
+# ---------------------------------------------------------------------------- protocol
+
+
+async def issuer_metadata(request: web.Request) -> web.Response:
+    return json_response(credential_issuer_metadata(request.app[ISSUER].config))
+
+
+async def as_metadata(request: web.Request) -> web.Response:
+    return json_response(authorization_server_metadata(request.app[ISSUER].config))
+
+
+async def token(request: web.Request) -> web.Response:
+    ctx = request.app[ISSUER]
+    answer = ctx.desk.token(await form_body(request), now=ctx.clock())
+    return web.json_response(answer, headers=_NO_STORE)
+
+
+async def nonce(request: web.Request) -> web.Response:
+    ctx = request.app[ISSUER]
+    return web.json_response({"c_nonce": ctx.issuance.nonces.issue(ctx.clock())},
+                             headers=_NO_STORE)
+
+
+async def credential(request: web.Request) -> web.Response:
+    ctx = request.app[ISSUER]
+    authorization = request.headers.get("Authorization")
+    ctx.desk.redeem(authorization, now=ctx.clock())  # 401 before the body is even read
+    if request.content_type != "application/json":
+        raise IssuerError("the credential request must be application/json",
+                          code="issuer.bad_content_type")
+    try:
+        body = await json_body(request)
+    except InputError as exc:
+        raise IssuerError(exc.detail, code=exc.code) from None
+    answer = await ctx.issuance.credential(authorization, body, now=ctx.clock())
+    return web.json_response(answer, headers=_NO_STORE)
+
+
+async def health(request: web.Request) -> web.Response:
+    ctx = request.app[ISSUER]
+    vcts = [c.vct for c in ctx.config.profile.credentials]
+    readiness = await ctx.link.readiness(vcts, ctx.clock())
+    return json_response({"status": "ok", "profile": ctx.config.profile.name,
+                          "issuer": ctx.config.public_url, **readiness,
+                          **ctx.store.counts()})
+
+
+# ---------------------------------------------------------------------------- admin API
+
+
+def require_admin(request: web.Request) -> IssuerContext:
+    """The context, if the request carries the admin bearer token (constant-time check)."""
+    ctx = request.app[ISSUER]
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), ctx.config.admin_token.encode()):
+        raise AdminAuthError("the admin API needs the clerk's bearer token")
+    return ctx
+
+
+async def admin_create_offer(request: web.Request) -> web.Response:
+    ctx = require_admin(request)
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise IssuerError("the body must be a JSON object", code="issuer.bad_request")
+    created = await ctx.create_offer(body.get("credential_configuration_id"),
+                                     body.get("claims"))
+    return json_response(created.to_json(), status=201)
+
+
+async def admin_offer(request: web.Request) -> web.Response:
+    ctx = require_admin(request)
+    return json_response(ctx.desk.offer_status(request.match_info["id"]))
+
+
+async def admin_credentials(request: web.Request) -> web.Response:
+    ctx = require_admin(request)
+    try:
+        limit = min(max(int(request.query.get("limit", "100")), 1), 1000)
+        offset = max(int(request.query.get("offset", "0")), 0)
+    except ValueError:
+        raise IssuerError("limit and offset are integers", code="issuer.bad_request") from None
+    records = ctx.store.credentials(limit, offset)
+    return json_response({"credentials": [r.to_json() for r in records]})
+
+
+async def admin_set_status(request: web.Request) -> web.Response:
+    ctx = require_admin(request)
+    body = await json_body(request)
+    status = body.get("status") if isinstance(body, dict) else None
+    record = await ctx.issuance.set_status(request.match_info["id"], status, now=ctx.clock())
+    return json_response(record.to_json())
+
+
+@contextlib.asynccontextmanager
+async def _sweeper(app: web.Application) -> AsyncIterator[None]:
+    """Forget the claims of expired offers once a minute (and once at start)."""
+    ctx = app[ISSUER]
+
+    async def sweep() -> None:
+        while True:
+            try:
+                ctx.store.expire_offers(ctx.clock())
+            except Exception:  # a full disk must not stop the service; logged, retried
+                log.exception("expiring offers failed")
+            await asyncio.sleep(SWEEP_SECONDS)
+
+    task = asyncio.create_task(sweep())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _close(app: web.Application) -> None:
+    await app[ISSUER].link.client.close()
+    app[ISSUER].store.close()
+
+
+def create_issuer_app(ctx: IssuerContext, *, close_on_cleanup: bool = True
+                      ) -> web.Application:
+    """The aiohttp application of one issuer."""
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware])
+    app[ISSUER] = ctx
+    app.cleanup_ctx.append(_sweeper)
+    if close_on_cleanup:
+        app.on_cleanup.append(_close)
+    router = app.router
+    router.add_get("/.well-known/openid-credential-issuer", issuer_metadata)
+    router.add_get("/.well-known/oauth-authorization-server", as_metadata)
+    router.add_post("/token", token)
+    router.add_post("/nonce", nonce)
+    router.add_post("/credential", credential)
+    router.add_get("/health", health)
+    router.add_post("/admin/offers", admin_create_offer)
+    router.add_get("/admin/offers/{id}", admin_offer)
+    router.add_get("/admin/credentials", admin_credentials)
+    router.add_post("/admin/credentials/{id}/status", admin_set_status)
+    desk.add_routes(router)
+    return app
