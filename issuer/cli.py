@@ -25,12 +25,11 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 from issuer.config import PROFILES, IssuerConfig, load_config, render_config
 from issuer.context import IssuerContext
@@ -40,6 +39,7 @@ from issuer.registry_link import RegistryLink
 from issuer.store import IssuerStore
 from registry.author import Controller, load_controller, save_controller
 from registry.client import RegistryClient, TrustPolicy
+from registry.web import serve_forever
 from ssiwallet.core import strictjson
 from ssiwallet.errors import SsiError
 
@@ -111,13 +111,13 @@ def build_context(config: IssuerConfig) -> IssuerContext:
     return IssuerContext.build(config, store, link)
 
 
-def cmd_serve(args: argparse.Namespace) -> dict[str, Any]:
+def cmd_serve(args: argparse.Namespace) -> None:
     config = load_config(args.config)
     ctx = build_context(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    web.run_app(create_issuer_app(ctx), host=config.host, port=config.port,
-                print=lambda text: print(text, file=sys.stderr))
-    return {"stopped": config.public_url}
+    banner = {"issuer": config.public_url, "did": str(ctx.link.did),
+              "profile": config.profile.name, "desk": f"{config.public_url}/desk"}
+    asyncio.run(serve_forever(create_issuer_app(ctx), config.host, config.port, banner))
 
 
 def cmd_rotate_key(args: argparse.Namespace) -> dict[str, Any]:
@@ -162,8 +162,11 @@ def cmd_revoke(args: argparse.Namespace) -> dict[str, Any]:
                               {"status": args.status}))
 
 
-COMMANDS = {"init": cmd_init, "serve": cmd_serve, "rotate-key": cmd_rotate_key,
-            "offer": cmd_offer, "revoke": cmd_revoke}
+Command = Callable[[argparse.Namespace], dict[str, Any] | None]
+COMMANDS: dict[str, Command] = {
+    "init": cmd_init, "serve": cmd_serve, "rotate-key": cmd_rotate_key, "offer": cmd_offer,
+    "revoke": cmd_revoke,
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -194,13 +197,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         result = COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        return 0
     except SsiError as exc:
         _emit(exc.to_json())
         return 1
     except (OSError, aiohttp.ClientError) as exc:
         _emit({"error": "cli.io_error", "detail": f"{type(exc).__name__}: {exc}"})
         return 1
-    _emit(result)
+    if result is not None:
+        _emit(result)
     return 0
 
 

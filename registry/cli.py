@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 from registry import cli_gov
 from registry.author import Controller, genesis_block, save_controller
@@ -42,6 +41,7 @@ from registry.note import NoteVerifier, open_note
 from registry.service import ServiceOptions, build_app
 from registry.storage import SqliteStorage
 from registry.sync import bootstrap_mirror, get_bounded, parse_blocks_page
+from registry.web import serve_forever
 from registry.witness import WitnessConfig
 from registry.witness_http import create_witness_app
 from registry.witness_store import load_or_create_witness_key
@@ -103,19 +103,6 @@ def cmd_init(args: argparse.Namespace) -> dict[str, Any]:
             "stewards": files}
 
 
-async def _serve(app: web.Application, host: str, port: int, banner: dict[str, Any]) -> None:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    emit({**banner, "url": f"http://{host}:{port}"})
-    sys.stdout.flush()
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await runner.cleanup()
-
-
 def _pairs(values: Sequence[str] | None) -> dict[str, str]:
     out = {}
     for value in values or []:
@@ -136,7 +123,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     app = build_app(node, ServiceOptions(witnesses=_pairs(args.witness),
                                          cosign_interval=args.cosign_interval,
                                          settings=NodeSettings(public_url=args.public_url)))
-    asyncio.run(_serve(app, args.host, args.port, {"serving": node.chain.state.chain,
+    asyncio.run(serve_forever(app, args.host, args.port, {"serving": node.chain.state.chain,
                                                    "height": node.chain.head.height}))
 
 
@@ -151,7 +138,7 @@ def cmd_follow(args: argparse.Namespace) -> None:
                 storage.close()
                 raise
         app = build_app(node, ServiceOptions(upstream=args.url, follow_interval=args.interval))
-        await _serve(app, args.host, args.port, {"mirroring": args.url,
+        await serve_forever(app, args.host, args.port, {"mirroring": args.url,
                                                  "height": node.chain.head.height})
 
     asyncio.run(run())
@@ -163,7 +150,7 @@ def cmd_witness(args: argparse.Namespace) -> None:
     for vkey in args.log:
         logs.setdefault(vkey.split("+", 1)[0], []).append(vkey)
     app = create_witness_app(WitnessConfig(signer, logs, args.db))
-    asyncio.run(_serve(app, args.host, args.port, {"witness": args.name,
+    asyncio.run(serve_forever(app, args.host, args.port, {"witness": args.name,
                                                    "vkey": signer.verifier.vkey()}))
 
 

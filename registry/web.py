@@ -8,8 +8,11 @@ an opaque 500 that is logged here and never shows a traceback to the client.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
@@ -17,7 +20,7 @@ from ssiwallet.core import strictjson
 from ssiwallet.errors import SsiError
 
 __all__ = ["MAX_BODY", "Handler", "error_middleware", "error_response", "json_body",
-           "json_response"]
+           "json_response", "serve_forever"]
 
 log = logging.getLogger(__name__)
 
@@ -69,3 +72,19 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response("internal", "internal error", 500)
+
+
+async def serve_forever(app: web.Application, host: str, port: int,
+                        banner: Mapping[str, object]) -> None:
+    """Serve ``app`` and print a JSON banner with its ``url`` on stdout once it listens
+    (scripts and tests wait for that line rather than for a port to open)."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    print(json.dumps({**banner, "url": f"http://{host}:{port}"}, indent=2, ensure_ascii=False))
+    sys.stdout.flush()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
