@@ -13,7 +13,6 @@ import contextlib
 import hmac
 import logging
 from collections.abc import AsyncIterator
-from urllib.parse import parse_qsl
 
 from aiohttp import web
 
@@ -21,11 +20,11 @@ from issuer import desk
 from issuer.context import ISSUER, IssuerContext
 from issuer.errors import AccessError, AdminAuthError, IssuerError
 from issuer.metadata import authorization_server_metadata, credential_issuer_metadata
-from registry.web import MAX_BODY, Handler, json_body, json_response
+from registry.web import MAX_BODY, Handler, form_body, json_body, json_response
 from ssiwallet.core.credtypes import InvalidClaimsError
 from ssiwallet.errors import CredentialTypeError, InputError, SsiError
 
-__all__ = ["create_issuer_app", "form_body", "require_admin"]
+__all__ = ["create_issuer_app", "require_admin"]
 
 log = logging.getLogger(__name__)
 
@@ -87,23 +86,6 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 def _ascii(text: str) -> str:
     """OAuth error descriptions are limited to printable ASCII without ``"`` and ``\\``."""
     return "".join(c if 0x20 <= ord(c) <= 0x7E and c not in '"\\' else "?" for c in text)
-
-
-async def form_body(request: web.Request) -> dict[str, str]:
-    """A strict ``application/x-www-form-urlencoded`` body: repeated names are refused."""
-    if request.content_type != "application/x-www-form-urlencoded":
-        raise IssuerError("the body must be application/x-www-form-urlencoded",
-                          code="issuer.bad_content_type")
-    raw = await request.read()
-    try:
-        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(raw),
-                          errors="strict")
-    except (UnicodeDecodeError, ValueError):
-        raise IssuerError("the form body does not parse", code="issuer.bad_form") from None
-    form = dict(pairs)
-    if len(form) != len(pairs):
-        raise IssuerError("a parameter appears more than once", code="issuer.bad_form")
-    return form
 
 
 # ---------------------------------------------------------------------------- protocol

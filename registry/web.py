@@ -13,14 +13,15 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Mapping
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 
 from ssiwallet.core import strictjson
-from ssiwallet.errors import SsiError
+from ssiwallet.errors import InputError, SsiError
 
-__all__ = ["MAX_BODY", "Handler", "error_middleware", "error_response", "json_body",
-           "json_response", "serve_forever"]
+__all__ = ["MAX_BODY", "Handler", "error_middleware", "error_response", "form_body",
+           "json_body", "json_response", "serve_forever"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,28 @@ def json_response(data: object, status: int = 200) -> web.Response:
     return web.Response(
         text=strictjson.dumps(data), status=status, content_type="application/json"
     )
+
+
+async def form_body(request: web.Request) -> dict[str, str]:
+    """A strict ``application/x-www-form-urlencoded`` body: repeated names are refused
+    (RFC 6749 §3.1), as are bodies that are not UTF-8 or do not parse.
+
+    Raises:
+        InputError: ``form.bad_content_type`` or ``form.malformed``.
+    """
+    if request.content_type != "application/x-www-form-urlencoded":
+        raise InputError("the body must be application/x-www-form-urlencoded",
+                         code="form.bad_content_type")
+    raw = await request.read()
+    try:
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(raw),
+                          errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise InputError("the form body does not parse", code="form.malformed") from None
+    form = dict(pairs)
+    if len(form) != len(pairs):
+        raise InputError("a parameter appears more than once", code="form.malformed")
+    return form
 
 
 async def json_body(request: web.Request) -> object:
