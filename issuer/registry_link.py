@@ -1,10 +1,9 @@
 """What the issuer asks of and tells the registry: its key, its status lists, revocations.
 
-The issuer's DID key file is read, never written, by the running service: ``ssi-issuer
-rotate-key`` rewrites it (after the registry accepted the rotation) and the service picks
-the new key up at its next signature, so credentials are signed with the key the registry
-knows. Sequence numbers come from the registry before each transaction, so the file never
-needs to track them, and one lock keeps this process's transactions in order.
+The issuer's DID key file is read, never written, by the running service
+(:class:`~registry.author.ControllerFile`): ``ssi-issuer rotate-key`` rewrites it after the
+registry accepted the rotation, and credentials are then signed with the new key. One lock
+keeps this process's transactions in order.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from issuer.errors import ConflictError, RegistryLinkError, RegistryRefusedError
-from registry.author import Controller, load_controller
+from registry.author import Controller, ControllerFile
 from registry.client import ClientError, RegistryClient, RemoteError
 from registry.didketen import KetenDid
 from ssiwallet.errors import SsiError
@@ -31,32 +30,16 @@ class RegistryLink:
 
     def __init__(self, client: RegistryClient, key_file: Path) -> None:
         self.client = client
-        self.key_file = key_file
         self._lock = asyncio.Lock()
-        self._mtime: int | None = None
-        self._controller = self._load()
-
-    def _load(self) -> Controller:
         try:
-            self._mtime = self.key_file.stat().st_mtime_ns
-        except OSError as exc:
-            raise RegistryLinkError(f"cannot read the key file: {exc.strerror}",
-                                    code="issuer.key_file") from None
-        try:
-            return load_controller(self.key_file)
+            self._keys = ControllerFile(key_file)
         except SsiError as exc:
             raise RegistryLinkError(exc.detail, code="issuer.key_file") from None
 
     @property
     def controller(self) -> Controller:
         """The DID's current key, re-read when ``rotate-key`` replaced the file."""
-        try:
-            changed = self.key_file.stat().st_mtime_ns != self._mtime
-        except OSError:
-            changed = False  # keep signing with the key we have; the registry decides
-        if changed:
-            self._controller = self._load()
-        return self._controller
+        return self._keys.controller
 
     @property
     def did(self) -> KetenDid:

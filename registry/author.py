@@ -23,7 +23,8 @@ from ssiwallet.core.b64 import b64u_decode, b64u_encode
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.errors import SsiError
 
-__all__ = ["Controller", "endorse", "genesis_block", "load_controller", "save_controller"]
+__all__ = ["Controller", "ControllerFile", "endorse", "genesis_block", "load_controller",
+           "save_controller"]
 
 
 class KeyFileError(RegistryError):
@@ -132,6 +133,39 @@ def load_controller(path: Path) -> Controller:
         return Controller.from_json(strictjson.loads_object(data, what="key file"))
     except SsiError as exc:
         raise KeyFileError(f"{path}: {exc.detail}") from None
+
+
+class ControllerFile:
+    """A key file a running service signs with, re-read when it changes on disk.
+
+    The service never writes it: a rotation (``ssi-issuer rotate-key``, ``ssi-registry
+    rotate``) rewrites the file once the registry accepted it, and the next signature uses the
+    new key. Sequence numbers are read from the registry before each transaction, so the
+    file never needs to track them.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._mtime: int | None = None
+        self._controller = self._load()
+
+    def _load(self) -> Controller:
+        try:
+            self._mtime = self.path.stat().st_mtime_ns
+        except OSError as exc:
+            raise KeyFileError(f"cannot read {self.path}: {exc.strerror}") from None
+        return load_controller(self.path)
+
+    @property
+    def controller(self) -> Controller:
+        """The DID's current keys (re-read if the file changed since the last read)."""
+        try:
+            changed = self.path.stat().st_mtime_ns != self._mtime
+        except OSError:
+            changed = False  # keep the key we have; the registry judges its signatures
+        if changed:
+            self._controller = self._load()
+        return self._controller
 
 
 def genesis_block(chain: str, name: str, stewards: list[Controller],
