@@ -342,3 +342,105 @@ async def issuer_service(aiohttp_server: AiohttpServer, tmp_path: Path
 # =============================================================================================
 # end of issuer section
 # =============================================================================================
+
+
+# =============================================================================================
+# verifier section: an OpenID4VP verifier registered on a registry node
+# =============================================================================================
+#
+# ``verifier_service(reg, presets=["age18"])`` creates the verifier's DID on ``reg``, has the
+# steward register it for exactly the claims its presets ask (or for ``claims`` when given,
+# to test over-asking), writes its key and configuration, checks the presets against the
+# registration (``prepare``) and serves it on loopback with the registry's clock.
+from verifier.config import load_config as load_verifier_config  # noqa: E402
+from verifier.config import render_config as render_verifier_config  # noqa: E402
+from verifier.http import create_verifier_app  # noqa: E402
+from verifier.presets import BUILTIN  # noqa: E402
+from verifier.service import VerifierContext  # noqa: E402
+
+
+@dataclass
+class VerifierService:
+    """A served verifier and what a test needs to drive it."""
+
+    url: str
+    ctx: VerifierContext
+    controller: Controller
+    registry: RegistryNode
+
+    @property
+    def did(self) -> str:
+        return str(self.controller.did)
+
+    async def start(self, preset: str) -> dict[str, Any]:
+        """A new session (as the desk makes it): its id and openid4vp:// link."""
+        async with self.registry.session.post(self.url + "/sessions",
+                                              json={"preset": preset}) as resp:
+            body = await resp.json()
+            assert resp.status == 201, body
+            return dict(body)
+
+    async def result(self, session_id: str) -> dict[str, Any]:
+        async with self.registry.session.get(f"{self.url}/sessions/{session_id}") as resp:
+            body = await resp.json()
+            assert resp.status == 200, body
+            return dict(body)
+
+
+VerifierFactory = Callable[..., Awaitable[VerifierService]]
+
+
+def registration_body(did: str, presets: list[str]) -> dict[str, Any]:
+    """A ``verifier.register`` body allowing exactly what ``presets`` ask."""
+    wanted: dict[str, set[tuple[str, ...]]] = {}
+    for name in presets:
+        for vct, paths in BUILTIN[name].requested().items():
+            wanted.setdefault(vct, set()).update(paths)
+    return {"verifier": did, "purpose": {"nl": "Toegang tot de bibliotheek",
+                                         "en": "Access to the library"},
+            "credentials": [{"vct": v, "claims": [list(p) for p in sorted(ps)]}
+                            for v, ps in sorted(wanted.items())],
+            "valid_until": None}
+
+
+@pytest_asyncio.fixture
+async def verifier_service(aiohttp_server: AiohttpServer, tmp_path: Path
+                           ) -> AsyncIterator[VerifierFactory]:
+    """Factory: ``await verifier_service(reg, presets=["age18"], register_for=None)``."""
+    counter = itertools.count()
+
+    async def make(reg: RegistryNode, *, presets: list[str] | None = None,
+                   register_for: list[str] | None = None, name: str = "Bibliotheek Gent",
+                   retention: int = 600) -> VerifierService:
+        chosen = presets or list(BUILTIN)
+        root = tmp_path / f"verifier-{next(counter)}"
+        root.mkdir()
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        text = render_verifier_config(public_url=url, port=port, registry_url=reg.url,
+                                      genesis_hash=reg.genesis_hash, presets=chosen)
+        (root / "verifier.toml").write_text(text.replace("retention = 600",
+                                                         f"retention = {retention}"))
+        config = load_verifier_config(root / "verifier.toml")
+        controller = await reg.new_did(name)
+        save_controller(controller, config.key_file)
+        await reg.submit(reg.steward, "verifier.register",
+                         registration_body(str(controller.did), register_for or chosen))
+        client = RegistryClient(reg.url, policy=TrustPolicy(genesis_hash=reg.genesis_hash),
+                                clock=reg.clock)
+        ctx = VerifierContext.build(config, client, clock=reg.clock)
+        try:
+            await ctx.prepare()
+        except BaseException:
+            await client.close()
+            raise
+        server = await aiohttp_server(create_verifier_app(ctx), port=port)
+        assert f"http://{server.host}:{server.port}" == url
+        return VerifierService(url, ctx, controller, reg)
+
+    yield make
+
+
+# =============================================================================================
+# end of verifier section
+# =============================================================================================

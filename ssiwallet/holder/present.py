@@ -1,0 +1,231 @@
+"""Presenting credentials: the wallet side of OpenID4VP 1.0 (DCQL, ``direct_post``).
+
+Two steps, so that a person can decide in between:
+
+1. :func:`prepare` reads the ``openid4vp://`` link, fetches the signed request object,
+   verifies it with the key the registry holds for the verifier today, reads the verifier's
+   registration (name, purpose, the claims it may ask for), and matches the DCQL query
+   against the wallet's credentials. The :class:`Plan` says exactly which claims would leave
+   and which stay, and warns when the request asks for more than the registration allows.
+2. :func:`send` builds one presentation per selected credential from a **fresh copy** (the
+   caller supplies it: no holder key, digest, signature or status index is shared between
+   two verifiers), with a KB-JWT for this verifier's ``client_id`` and nonce, posts them,
+   and verifies the signed receipt. :func:`decline` tells the verifier "no".
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from registry.client import ClientError, RegistryClient
+from ssiwallet.core import strictjson
+from ssiwallet.core.dcql_match import Candidate, CredentialMatch, evaluate
+from ssiwallet.core.keys import PrivateKey
+from ssiwallet.core.oid4vp import (
+    RequestObject,
+    parse_request_object,
+    parse_request_uri,
+    verify_request_object,
+)
+from ssiwallet.core.receipt import (
+    Receipt,
+    build_error_response,
+    build_response,
+    parse_post_answer,
+    parse_receipt,
+    verify_receipt,
+)
+from ssiwallet.core.sdjwt import parse
+from ssiwallet.core.sdjwt.holder import present as sd_present
+from ssiwallet.errors import Oid4vpError
+
+__all__ = ["Plan", "PresentationResult", "decline", "prepare", "send"]
+
+MAX_RESPONSE = 1 << 20
+TIMEOUT = aiohttp.ClientTimeout(total=30)
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a verifier asks and what the wallet would send: the consent screen's content.
+
+    Attributes:
+        request: the verified request object.
+        verifier: the verifier's DID; ``name`` and ``purpose`` come from its registration.
+        registered: whether the registry lists it as an active verifier.
+        matches: per credential query id, the wallet credential chosen and its paths.
+        leaving: per candidate id, the claim paths that would be disclosed.
+        staying: per candidate id, the claim paths that would stay in the wallet.
+        over_asked: ``vct:path`` the request asks for beyond the registration (warn!).
+        satisfiable: whether the wallet holds what is asked; ``reasons`` say why not.
+    """
+
+    request: RequestObject
+    verifier: str
+    name: str
+    purpose: dict[str, str]
+    registered: bool
+    matches: dict[str, CredentialMatch]
+    leaving: dict[str, list[Path]]
+    staying: dict[str, list[Path]]
+    over_asked: list[str]
+    satisfiable: bool
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PresentationResult:
+    """The verifier's answer: its verified receipt and, if refused, the reason codes."""
+
+    accepted: bool
+    receipt: Receipt
+    receipt_jwt: str
+    reasons: list[str]
+    used: dict[str, str]  # candidate id -> the copy (credential) that was presented
+    sent: dict[str, list[str]]  # the vp_token as posted (what left the wallet)
+
+
+def _err(detail: str, code: str) -> Oid4vpError:
+    return Oid4vpError(detail, code=code)
+
+
+async def _get_text(session: aiohttp.ClientSession, url: str) -> str:
+    try:
+        async with session.get(url, timeout=TIMEOUT, allow_redirects=False) as resp:
+            body = await resp.content.read(MAX_RESPONSE + 1)
+            if resp.status != 200 or len(body) > MAX_RESPONSE:
+                raise _err(f"the request object could not be fetched (HTTP {resp.status})",
+                           "oid4vp.request_unavailable")
+            return body.decode("ascii")
+    except (aiohttp.ClientError, TimeoutError, UnicodeDecodeError) as exc:
+        raise _err(f"the request object could not be fetched ({type(exc).__name__})",
+                   "oid4vp.request_unavailable") from None
+
+
+def _leaves(value: Any, prefix: Path = ()) -> list[Path]:
+    if isinstance(value, Mapping) and value:
+        return [p for k, v in value.items() for p in _leaves(v, (*prefix, k))]
+    if isinstance(value, list) and value:
+        return [p for i, v in enumerate(value) for p in _leaves(v, (*prefix, i))]
+    return [prefix] if prefix else []
+
+
+def _allowed(registration: Mapping[str, Any] | None) -> dict[str, list[Path]]:
+    out: dict[str, list[Path]] = {}
+    for entry in (registration or {}).get("credentials", []) or []:
+        if isinstance(entry, dict) and isinstance(entry.get("vct"), str):
+            out.setdefault(entry["vct"], []).extend(
+                tuple(p) for p in entry.get("claims", []) if isinstance(p, list))
+    return out
+
+
+async def prepare(uri: str, *, candidates: Sequence[Candidate],
+                  session: aiohttp.ClientSession, registry: RegistryClient,
+                  clock: Callable[[], int] = lambda: int(time.time())) -> Plan:
+    """Fetch, verify and match a presentation request (nothing is sent yet).
+
+    Raises:
+        Oid4vpError: ``oid4vp.*`` for a bad link or request object; ``registry.*`` when
+            the verifier's key cannot be confirmed on the registry.
+    """
+    client_id, request_uri = parse_request_uri(uri)
+    request = parse_request_object(await _get_text(session, request_uri),
+                                   expected_client_id=client_id)
+    now = clock()
+    key = await registry.issuer_key(request.kid, now)
+    verify_request_object(request, key, now=now)
+    try:
+        registration = await registry.verifier(request.verifier)
+    except ClientError:
+        registration = None
+    registered = bool(registration and registration.get("active"))
+    result = evaluate(request.dcql_query, candidates)
+    matches = result.selection() if result.satisfied else {}
+    by_id = {c.id: c for c in candidates}
+    leaving: dict[str, list[Path]] = {}
+    staying: dict[str, list[Path]] = {}
+    allowed = _allowed(registration if registered else None)
+    over: list[str] = []
+    for match in matches.values():
+        cand = by_id[match.candidate_id]
+        sent = list(match.paths)
+        leaving[cand.id] = sent
+        staying[cand.id] = [p for p in _leaves(cand.claims)
+                            if not any(p[:len(s)] == s for s in sent)]
+        granted = allowed.get(cand.vct, [])
+        over.extend(f"{cand.vct}:{'.'.join(map(str, p))}" for p in sent
+                    if not any(p[:len(g)] == g for g in granted))
+    name = str((registration or {}).get("name", request.verifier))
+    purpose = (registration or {}).get("purpose")
+    return Plan(request, request.verifier, name,
+                dict(purpose) if isinstance(purpose, dict) else {"nl": "?", "en": "?"},
+                registered, matches, leaving, staying, over, result.satisfied,
+                list(result.reasons))
+
+
+async def _post(session: aiohttp.ClientSession, url: str, form: Mapping[str, str]) -> bytes:
+    try:
+        async with session.post(url, data=dict(form), timeout=TIMEOUT,
+                                allow_redirects=False) as resp:
+            body = await resp.content.read(MAX_RESPONSE + 1)
+            if resp.status != 200:
+                detail = body[:300].decode("utf-8", "replace")
+                raise _err(f"the verifier refused the response: HTTP {resp.status} {detail}",
+                           "oid4vp.response_refused")
+            return body
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise _err(f"the verifier cannot be reached ({type(exc).__name__})",
+                   "oid4vp.response_unavailable") from None
+
+
+async def send(plan: Plan, *, copies: Mapping[str, tuple[str, PrivateKey]],
+               session: aiohttp.ClientSession, registry: RegistryClient,
+               clock: Callable[[], int] = lambda: int(time.time())) -> PresentationResult:
+    """Present what the plan says, each credential from the fresh copy given for it.
+
+    Args:
+        plan: from :func:`prepare`, after the person agreed.
+        copies: per candidate id, an unused copy (the issued SD-JWT and its holder key).
+
+    Raises:
+        Oid4vpError: ``oid4vp.unsatisfiable``, ``oid4vp.response_*``, receipt errors.
+    """
+    if not plan.satisfiable:
+        raise _err("the wallet cannot answer this request: " + "; ".join(plan.reasons),
+                   "oid4vp.unsatisfiable")
+    now = clock()
+    request = plan.request
+    vp_token: dict[str, list[str]] = {}
+    used: dict[str, str] = {}
+    for qid, match in plan.matches.items():
+        token, key = copies[match.candidate_id]
+        shown = sd_present(parse(token), match.paths, holder_key=key, nonce=request.nonce,
+                           aud=request.client_id, iat=now)
+        vp_token.setdefault(qid, []).append(shown.compact())
+        used[match.candidate_id] = token
+    form = build_response(vp_token, request.state)
+    body = await _post(session, request.response_uri, form)
+    answer = parse_post_answer(body)
+    if answer.receipt is None:
+        raise _err("the verifier sent no receipt", "oid4vp.no_receipt")
+    receipt = parse_receipt(answer.receipt)
+    verifier_key = await registry.issuer_key(receipt.kid, clock())
+    verify_receipt(receipt, verifier_key, verifier=plan.verifier, nonce=request.nonce,
+                   state=request.state, vp_token=form["vp_token"], now=clock())
+    reasons = strictjson.loads_object(body, what="answer").get("keten_reasons", [])
+    if not isinstance(reasons, list):
+        reasons = []
+    return PresentationResult(receipt.accepted, receipt, answer.receipt,
+                              [str(r) for r in reasons if isinstance(r, str)], used, vp_token)
+
+
+async def decline(plan: Plan, *, session: aiohttp.ClientSession) -> None:
+    """Tell the verifier the person declined (``access_denied``)."""
+    form = build_error_response(error="access_denied", state=plan.request.state)
+    await _post(session, plan.request.response_uri, form)

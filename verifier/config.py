@@ -1,0 +1,110 @@
+"""The verifier's configuration file (``ssi-verifier init`` writes it, ``serve`` reads it).
+
+Paths are relative to the file's folder. The verifier's name and purpose are not here: the
+registry registration (approved by a steward) is the only source of them, and what the
+wallet shows the citizen.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from verifier.errors import VerifierError
+from verifier.presets import BUILTIN, Preset
+
+__all__ = ["VerifierConfig", "load_config", "render_config"]
+
+
+@dataclass(frozen=True)
+class VerifierConfig:
+    """A served verifier."""
+
+    public_url: str
+    host: str
+    port: int
+    key_file: Path
+    registry_url: str
+    genesis_hash: str | None
+    presets: tuple[Preset, ...]
+    retention: int = 600
+    """Seconds a session's result (and its disclosed claims) is kept for the desk."""
+    session_ttl: int = 600
+
+    @property
+    def response_uri(self) -> str:
+        return f"{self.public_url}/response"
+
+    def preset(self, preset_id: str) -> Preset | None:
+        return next((p for p in self.presets if p.id == preset_id), None)
+
+
+def _bad(detail: str) -> VerifierError:
+    return VerifierError(f"configuration: {detail}", code="verifier.config")
+
+
+def _origin(value: Any, key: str) -> str:
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or (
+            parts.path not in ("", "/")):
+        raise _bad(f"{key!r} must be an http(s) origin URL")
+    return str(value).rstrip("/")
+
+
+def load_config(path: Path) -> VerifierConfig:
+    """Read and check a verifier configuration.
+
+    Raises:
+        VerifierError: ``verifier.config`` naming the first problem.
+    """
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise _bad(f"cannot read {path}: {exc}") from None
+    base = path.resolve().parent
+    ver, reg = data.get("verifier"), data.get("registry")
+    if not isinstance(ver, dict) or not isinstance(reg, dict):
+        raise _bad("[verifier] and [registry] tables are required")
+    names = ver.get("presets", list(BUILTIN))
+    if not isinstance(names, list) or not names or any(n not in BUILTIN for n in names):
+        raise _bad(f"presets must be a non-empty list out of {sorted(BUILTIN)}")
+    port, retention = ver.get("port"), ver.get("retention", 600)
+    if type(port) is not int or not 0 < port < 65536:
+        raise _bad("port must be an integer port number")
+    if type(retention) is not int or not 0 <= retention <= 86400:
+        raise _bad("retention must be from 0 to 86400 seconds")
+    genesis = reg.get("genesis_hash")
+    if genesis is not None and (not isinstance(genesis, str) or len(genesis) != 64):
+        raise _bad("registry genesis_hash must be 64 hex digits")
+    key_file = ver.get("key_file", "verifier-key.json")
+    host = ver.get("host", "127.0.0.1")
+    if not isinstance(key_file, str) or not isinstance(host, str):
+        raise _bad("key_file and host are strings")
+    return VerifierConfig(
+        public_url=_origin(ver.get("public_url"), "public_url"), host=host, port=port,
+        key_file=base / key_file, registry_url=_origin(reg.get("url"), "registry.url"),
+        genesis_hash=genesis, presets=tuple(BUILTIN[n] for n in names), retention=retention)
+
+
+def render_config(*, public_url: str, port: int, registry_url: str, genesis_hash: str | None,
+                  presets: list[str]) -> str:
+    """The text of a new configuration file."""
+    lines = [
+        "# Keten verifier configuration (ssi-verifier init). Paths are relative to this file.",
+        "[verifier]",
+        f'public_url = "{public_url}"',
+        'host = "127.0.0.1"',
+        f"port = {port}",
+        'key_file = "verifier-key.json"',
+        "presets = [" + ", ".join(f'"{p}"' for p in presets) + "]",
+        "retention = 600   # seconds the desk keeps a result",
+        "",
+        "[registry]",
+        f'url = "{registry_url}"',
+    ]
+    if genesis_hash:
+        lines.append(f'genesis_hash = "{genesis_hash}"')
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,116 @@
+"""The verifier's HTTP service: OpenID4VP endpoints, the session API and the desk page.
+
+Routes::
+
+    POST /sessions {"preset"}      a new session: its id, the openid4vp:// link, the QR code
+    GET  /sessions/{id}            status and, once answered, the verdict (the desk polls it)
+    GET  /request/{request_id}     the signed request object (application/oauth-authz-req+jwt)
+    POST /response                 direct_post from the wallet → 200 {"keten_receipt": …}
+    GET  /desk, /desk/{session}    the clerk's page (see verifier.desk)
+    GET  /health
+
+Errors are JSON ``{"error": code, "detail": …}``; the response endpoint answers like an
+OAuth endpoint (``error`` = ``invalid_request``, with Keten's ``code`` beside it), because a
+wallet reads it. Nothing a wallet sends can make the service answer 500 or stop.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from registry.web import MAX_BODY, Handler, form_body, json_body, json_response
+from ssiwallet.errors import SsiError
+from verifier import desk
+from verifier.context import VERIFIER
+from verifier.service import VerifierContext
+
+__all__ = ["create_verifier_app"]
+
+log = logging.getLogger(__name__)
+
+REQUEST_TYPE = "application/oauth-authz-req+jwt"
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except SsiError as exc:
+        status = int(getattr(exc, "status", 400))
+        if request.path == "/response":
+            return web.json_response({"error": "invalid_request", "error_description":
+                                      exc.detail, "code": exc.code}, status=status,
+                                     headers={"Cache-Control": "no-store"})
+        return web.json_response(exc.to_json(), status=status)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = {413: "http.body_too_large", 404: "http.not_found",
+                405: "http.method_not_allowed"}.get(exc.status, f"http.{exc.status}")
+        if request.path == "/response":
+            return web.json_response({"error": "invalid_request", "error_description":
+                                      exc.reason, "code": code}, status=exc.status)
+        return web.json_response({"error": code, "detail": exc.reason}, status=exc.status)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return web.json_response({"error": "internal", "detail": "internal error"}, status=500)
+
+
+async def create_session(request: web.Request) -> web.Response:
+    ctx = request.app[VERIFIER]
+    body = await json_body(request)
+    preset = body.get("preset") if isinstance(body, dict) else None
+    session, uri = ctx.start(preset)
+    return json_response({"id": session.id, "preset": session.preset.id, "uri": uri,
+                          "expires": session.expires, "qr_svg": desk.qr_svg(uri)}, status=201)
+
+
+async def get_session(request: web.Request) -> web.Response:
+    ctx = request.app[VERIFIER]
+    session = ctx.session(request.match_info["id"])
+    return web.json_response(desk.session_view(session),
+                             headers={"Cache-Control": "no-store"})
+
+
+async def get_request(request: web.Request) -> web.Response:
+    ctx = request.app[VERIFIER]
+    token = ctx.request_object(request.match_info["request_id"])
+    return web.Response(text=token, content_type=REQUEST_TYPE,
+                        headers={"Cache-Control": "no-store"})
+
+
+async def post_response(request: web.Request) -> web.Response:
+    ctx = request.app[VERIFIER]
+    answer = await ctx.answer(await form_body(request))
+    return web.json_response(answer, headers={"Cache-Control": "no-store"})
+
+
+async def health(request: web.Request) -> web.Response:
+    ctx = request.app[VERIFIER]
+    return json_response({"status": "ok", "did": ctx.did, "client_id": ctx.client_id,
+                          "presets": [p.id for p in ctx.config.presets],
+                          "registered": ctx.registration is not None,
+                          "sessions": len(ctx.sessions)})
+
+
+async def _close(app: web.Application) -> None:
+    await app[VERIFIER].client.close()
+
+
+def create_verifier_app(ctx: VerifierContext, *, close_on_cleanup: bool = True
+                        ) -> web.Application:
+    """The aiohttp application of one verifier (call ``await ctx.prepare()`` first)."""
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware])
+    app[VERIFIER] = ctx
+    if close_on_cleanup:
+        app.on_cleanup.append(_close)
+    router = app.router
+    router.add_post("/sessions", create_session)
+    router.add_get("/sessions/{id}", get_session)
+    router.add_get("/request/{request_id}", get_request)
+    router.add_post("/response", post_response)
+    router.add_get("/health", health)
+    desk.add_routes(router)
+    return app
