@@ -14,7 +14,7 @@ from ssiwallet.core.jws import normalize_typ, parse_compact
 from ssiwallet.core.keys import PublicKey, public_key_from_jwk
 from ssiwallet.core.sdjwt.verify import KeyBindingPolicy
 from ssiwallet.core.vc import VC_TYP, verify_vc
-from ssiwallet.errors import InputError, JoseError
+from ssiwallet.errors import InputError, JoseError, VcError
 from verifier.errors import UsageError
 
 
@@ -48,6 +48,22 @@ def check_presentation(text: str, issuer_key: PublicKey, *, now: int, nonce: str
         return result.claims
     verified = sdjwt.verify_sd_jwt(token, lambda h, p: issuer_key, now=now, key_binding=policy)
     return verified.claims
+
+
+def unverified_kid_and_iat(text: str) -> tuple[str, int]:
+    """The issuer ``kid`` and ``iat`` a presentation names, to find the key on a registry.
+
+    Raises:
+        VcError: ``vc.invalid_kid`` / ``vc.missing_iat`` when they are absent or mistyped.
+    """
+    token = sdjwt.parse(text.strip())
+    kid = _unverified_header(token).get("kid")
+    iat = token.unverified_claims.get("iat")
+    if not isinstance(kid, str) or not kid:
+        raise VcError("the issuer-signed JWT has no string kid", code="vc.invalid_kid")
+    if type(iat) is not int:
+        raise VcError("the credential has no integer iat", code="vc.missing_iat")
+    return kid, iat
 
 
 def _unverified_header(token: sdjwt.SdJwt) -> Mapping[str, Any]:

@@ -1,34 +1,55 @@
 """``ssi-verifier``: the verifier's command line.
 
-``check FILE --issuer-jwk JWK_FILE [--nonce N --aud A] [--no-kb] [--now EPOCH]`` prints the
-processed payload as JSON and exits 0, or prints ``{"error": CODE, "detail": ...}`` and
-exits 1. Scripts may rely on this contract.
+Commands::
+
+    init DIR --registry URL --public-url URL --port P [--preset ID]... [--genesis-hash HEX]
+    serve --config DIR/verifier.toml
+    request PRESET --config DIR/verifier.toml      (asks the running service; prints the link)
+    check FILE (--issuer-jwk JWK_FILE | --registry URL [--genesis-hash HEX])
+          [--nonce N --aud A] [--no-kb] [--now EPOCH]
+
+``check`` prints the processed payload as JSON and exits 0, or prints
+``{"error": CODE, "detail": ...}`` and exits 1; with ``--registry`` the issuer key is the
+one the registry gives for the credential's ``kid`` on its issuance day, and the output
+contract is the same. ``init`` writes the key file, the configuration and the
+``did.create`` request, and prints the ``ssi-registry register-verifier`` arguments that
+allow exactly what the presets ask. Scripts may rely on these contracts.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
+import aiohttp
+
+from registry.author import Controller, save_controller
+from registry.client import RegistryClient, TrustPolicy
+from registry.web import serve_forever
+from ssiwallet.core import strictjson
+from ssiwallet.core.keys import PublicKey
 from ssiwallet.errors import SsiError
-from verifier.check import check_presentation, load_jwk
+from verifier.check import check_presentation, load_jwk, unverified_kid_and_iat
+from verifier.config import load_config, render_config
+from verifier.errors import UsageError, VerifierError
+from verifier.http import create_verifier_app
+from verifier.presets import BUILTIN, register_claims_args
+from verifier.service import VerifierContext
+
+__all__ = ["main"]
+
+CONFIG_NAME = "verifier.toml"
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ssi-verifier", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    check = sub.add_parser("check", help="verify an SD-JWT(+KB) presentation offline")
-    check.add_argument("file", type=Path, help="the presentation (compact or JSON), '-' = stdin")
-    check.add_argument("--issuer-jwk", type=Path, required=True, help="issuer public JWK file")
-    check.add_argument("--nonce", help="the nonce the KB-JWT must carry")
-    check.add_argument("--aud", help="the audience the KB-JWT must name")
-    check.add_argument("--no-kb", action="store_true", help="do not require key binding")
-    check.add_argument("--now", type=int, help="verify as of this time (seconds since epoch)")
-    return parser
+def _emit(obj: object) -> None:
+    print(json.dumps(obj, indent=2, ensure_ascii=False))
 
 
 def _read(path: Path) -> str:
@@ -37,24 +58,149 @@ def _read(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def _emit(obj: object) -> None:
-    print(json.dumps(obj, indent=2, ensure_ascii=False))
+def cmd_check(args: argparse.Namespace) -> dict[str, Any]:
+    text = _read(args.file)
+    now = args.now if args.now is not None else int(time.time())
+    if args.issuer_jwk is not None:
+        key = load_jwk(_read(args.issuer_jwk))
+    elif args.registry is not None:
+        key = asyncio.run(_registry_key(args.registry, args.genesis_hash, text))
+    else:
+        raise UsageError("give --issuer-jwk FILE or --registry URL", code="cli.missing_key")
+    return check_presentation(text, key, now=now, nonce=args.nonce, aud=args.aud,
+                              require_kb=not args.no_kb)
+
+
+async def _registry_key(url: str, genesis: str | None, text: str) -> PublicKey:
+    kid, iat = unverified_kid_and_iat(text)
+    async with RegistryClient(url.rstrip("/"), policy=TrustPolicy(genesis_hash=genesis)) as c:
+        return await c.issuer_key_on_day(kid, iat)
+
+
+def cmd_init(args: argparse.Namespace) -> dict[str, Any]:
+    folder: Path = args.dir
+    if (folder / CONFIG_NAME).exists():
+        raise VerifierError(f"{folder / CONFIG_NAME} exists; refusing to overwrite",
+                            code="verifier.config")
+    presets = args.preset or list(BUILTIN)
+    unknown = [p for p in presets if p not in BUILTIN]
+    if unknown:
+        raise UsageError(f"unknown presets {unknown}; known: {sorted(BUILTIN)}")
+    registry = args.registry.rstrip("/")
+
+    async def chain_and_genesis() -> tuple[str, str]:
+        async with RegistryClient(registry, policy=TrustPolicy(
+                genesis_hash=args.genesis_hash)) as client:
+            g = await client.genesis()
+            return g.chain_id, g.hash
+
+    chain, genesis = asyncio.run(chain_and_genesis())
+    folder.mkdir(parents=True, exist_ok=True)
+    controller = Controller.new(args.name)
+    request = controller.create_tx(chain, int(time.time()), None)
+    save_controller(controller, folder / "verifier-key.json")
+    (folder / "did-create-request.json").write_bytes(request)
+    (folder / CONFIG_NAME).write_text(render_config(
+        public_url=args.public_url.rstrip("/"), port=args.port, registry_url=registry,
+        genesis_hash=genesis, presets=presets), encoding="utf-8")
+    claims = register_claims_args(BUILTIN[p] for p in presets)
+    return {"did": str(controller.did), "config": str(folder / CONFIG_NAME),
+            "request": str(folder / "did-create-request.json"),
+            "register_claims": claims,
+            "next": [f"ssi-registry endorse {folder / 'did-create-request.json'} "
+                     f"--steward STEWARD.json --registry {registry}",
+                     f"ssi-registry register-verifier --verifier {controller.did} "
+                     "--purpose-nl TEXT --purpose-en TEXT "
+                     + " ".join(f"--claims {c}" for c in claims)
+                     + f" --steward STEWARD.json --registry {registry}",
+                     f"ssi-verifier serve --config {folder / CONFIG_NAME}"]}
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    config = load_config(args.config)
+    client = RegistryClient(config.registry_url,
+                            policy=TrustPolicy(genesis_hash=config.genesis_hash))
+    ctx = VerifierContext.build(config, client)
+
+    async def run() -> None:
+        try:
+            await ctx.prepare()  # refuses presets that ask more than registered
+        except BaseException:
+            await client.close()
+            raise
+        banner = {"verifier": config.public_url, "did": ctx.did,
+                  "presets": [p.id for p in config.presets], "desk": f"{config.public_url}/desk"}
+        await serve_forever(create_verifier_app(ctx), config.host, config.port, banner)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(run())
+
+
+def cmd_request(args: argparse.Namespace) -> dict[str, Any]:
+    config = load_config(args.config)
+
+    async def run() -> dict[str, Any]:
+        async with aiohttp.ClientSession() as http, http.post(
+                f"http://{config.host}:{config.port}/sessions",
+                json={"preset": args.preset}) as resp:
+            body = strictjson.loads_object(await resp.read(), what="verifier answer")
+            if resp.status >= 400:
+                raise VerifierError(str(body.get("detail", "")),
+                                    code=str(body.get("error", "verifier.error")))
+            return {"session": body["id"], "uri": body["uri"],
+                    "desk": f"{config.public_url}/desk/{body['id']}",
+                    "expires": body["expires"]}
+
+    return asyncio.run(run())
+
+
+Command = Callable[[argparse.Namespace], dict[str, Any] | None]
+COMMANDS: dict[str, Command] = {"check": cmd_check, "init": cmd_init, "serve": cmd_serve,
+                                "request": cmd_request}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ssi-verifier", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="verify an SD-JWT(+KB) presentation")
+    check.add_argument("file", type=Path, help="the presentation (compact or JSON), '-' = stdin")
+    check.add_argument("--issuer-jwk", type=Path, help="issuer public JWK file")
+    check.add_argument("--registry", help="resolve the issuer key on this registry node")
+    check.add_argument("--genesis-hash", help="pin the registry's genesis")
+    check.add_argument("--nonce", help="the nonce the KB-JWT must carry")
+    check.add_argument("--aud", help="the audience the KB-JWT must name")
+    check.add_argument("--no-kb", action="store_true", help="do not require key binding")
+    check.add_argument("--now", type=int, help="verify as of this time (seconds since epoch)")
+    init = sub.add_parser("init", help="make keys, configuration and the DID request")
+    init.add_argument("dir", type=Path)
+    init.add_argument("--registry", required=True)
+    init.add_argument("--public-url", required=True)
+    init.add_argument("--port", type=int, required=True)
+    init.add_argument("--name", default="Verifier", help="the organisation's name")
+    init.add_argument("--preset", action="append", help=f"one of {sorted(BUILTIN)}")
+    init.add_argument("--genesis-hash")
+    serve = sub.add_parser("serve", help="run the verifier service and its desk page")
+    serve.add_argument("--config", type=Path, required=True)
+    request = sub.add_parser("request", help="start a session on the running service")
+    request.add_argument("preset")
+    request.add_argument("--config", type=Path, required=True)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        key = load_jwk(_read(args.issuer_jwk))
-        claims = check_presentation(
-            _read(args.file), key, now=args.now if args.now is not None else int(time.time()),
-            nonce=args.nonce, aud=args.aud, require_kb=not args.no_kb)
+        result = COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        return 0
     except SsiError as exc:
         _emit(exc.to_json())
         return 1
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, aiohttp.ClientError) as exc:
         _emit({"error": "cli.io_error", "detail": f"{type(exc).__name__}: {exc}"})
         return 1
-    _emit(claims)
+    if result is not None:
+        _emit(result)
     return 0
 
 
