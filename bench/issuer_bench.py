@@ -23,6 +23,7 @@ import socket
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -42,7 +43,7 @@ from registry.storage import SqliteStorage, StoredBlock
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.core.oid4vci import PRE_AUTH_GRANT, make_proof, parse_offer_uri
 
-__all__ = ["run"]
+__all__ = ["Registry", "Server", "run", "start_registry"]
 
 CHAIN = "registry.keten.example/bench-issuer"
 COPIES = 10
@@ -52,7 +53,9 @@ DIPLOMA = {"holder_name": "Bench Holder", "title": "Bachelor in de informatica",
            "institution": "Hogeschool Gent"}
 
 
-class _Server:
+class Server:
+    """An aiohttp application on 127.0.0.1 (port given or chosen by the OS)."""
+
     def __init__(self, app: web.Application) -> None:
         self.runner = web.AppRunner(app, access_log=None)
         self.port = 0
@@ -112,22 +115,41 @@ async def _redeem_async(url: str, offers: list[tuple[str, str]], seconds: float
 # --------------------------------------------------------------------------- the services
 
 
-async def _registry(workdir: Path, now: int) -> tuple[_Server, str, str, Controller]:
+@dataclass
+class Registry:
+    """A served registry node and its steward (for the benchmarks' governance steps)."""
+
+    server: Server
+    url: str
+    genesis: str
+    chain: str
+    steward: Controller
+
+    def client(self) -> RegistryClient:
+        return RegistryClient(self.url, policy=TrustPolicy(genesis_hash=self.genesis))
+
+    async def accredited_did(self, name: str, vct: str, now: int) -> Controller:
+        """A new DID, endorsed by the steward and accredited for ``vct``."""
+        did = Controller.new(name)
+        async with self.client() as client:
+            await client.submit(did.create_tx(self.chain, now, self.steward))
+            await client.submit_signed(self.steward, "accreditation.grant", {
+                "issuer": str(did.did), "vcts": [vct], "valid_from": now,
+                "valid_until": None})
+        return did
+
+
+async def start_registry(workdir: Path, now: int) -> Registry:
+    """A sequencer node on loopback over SQLite in ``workdir`` (as ``ssi-registry serve``)."""
     steward, sequencer = Controller.new("Steward"), Ed25519PrivateKey.generate()
     header, txs = genesis_block(CHAIN, "Bench", [steward], sequencer, [], 0, now)
     storage = SqliteStorage(workdir / "registry.db")
     storage.append_block(StoredBlock(0, header.hash, header.data, 0, len(txs)),
                          [(hashlib.sha256(t).hexdigest(), t) for t in txs], "")
     node = Node.open(storage, sequencer, clock=lambda: int(time.time()))
-    server = _Server(build_app(node, ServiceOptions()))
+    server = Server(build_app(node, ServiceOptions()))
     url = f"http://127.0.0.1:{await server.start()}"
-    school = Controller.new("Hogeschool Gent")
-    async with RegistryClient(url, policy=TrustPolicy(genesis_hash=header.hash)) as client:
-        await client.submit(school.create_tx(CHAIN, now, steward))
-        await client.submit_signed(steward, "accreditation.grant", {
-            "issuer": str(school.did), "vcts": ["urn:keten:vct:diploma:1"],
-            "valid_from": now, "valid_until": None})
-    return server, url, header.hash, school
+    return Registry(server, url, header.hash, CHAIN, steward)
 
 
 async def _issuer(workdir: Path, registry: str, genesis: str, school: Controller,
@@ -185,12 +207,15 @@ async def _measure(quick: bool) -> list[Row]:
     now = int(time.time())
     with tempfile.TemporaryDirectory(prefix="keten-bench-issuer-") as tmp:
         workdir = Path(tmp)
-        registry, url, genesis, school = await _registry(workdir, now)
+        registry = await start_registry(workdir, now)
+        url, genesis = registry.url, registry.genesis
+        school = await registry.accredited_did("Hogeschool Gent", "urn:keten:vct:diploma:1",
+                                               now)
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = int(sock.getsockname()[1])
         ctx = await _issuer(workdir, url, genesis, school, port)
-        issuer = _Server(create_issuer_app(ctx))
+        issuer = Server(create_issuer_app(ctx))
         await issuer.start(port)
         issuer_url = ctx.config.public_url
         await ctx.issuance.current_list(COPIES, now)  # the status list exists before timing
@@ -208,7 +233,7 @@ async def _measure(quick: bool) -> list[Row]:
                 done, elapsed = await _bound_round(ctx, offers, seconds / 2)
                 bound_best = max(bound_best, done / elapsed)
         await issuer.stop()
-        await registry.stop()
+        await registry.server.stop()
     return [Row(f"offers redeemed over HTTP ({COPIES} copies each, {CLIENTS} wallets)",
                 http_best, "in-process issuer work (token + credential, no HTTP)",
                 bound_best, unit="offers/s")]

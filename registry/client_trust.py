@@ -99,6 +99,10 @@ class TrustedTransport:
         self._keys: OrderedDict[tuple[str, int], tuple[Ed25519PublicKey, int]] = OrderedDict()
         self._status: OrderedDict[str, tuple[StatusListToken, int]] = OrderedDict()
 
+    def now(self) -> int:
+        """The client's clock (Unix seconds): what caches and freshness are judged by."""
+        return self._clock()
+
     async def __aenter__(self) -> Self:
         return self
 
