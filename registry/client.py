@@ -15,7 +15,7 @@ Every failure raises (fail closed): a verifier never gets "assume OK" from this 
 
     await client.prefetch_vc(token)                # resolves iss on the issuance day
     vc = verify_vc(token, lookup=client.lookup_for_vc(), now=now, key_binding=policy)
-    await client.require_accredited(vc.iss, vc.vct, vc.iat)
+    if not await client.accredited_on_day(vc.iss, vc.vct, vc.iat): ...   # refuse
     if vc.status is not None and await client.status_of_ref(vc.status) != 0: ...
 """
 
