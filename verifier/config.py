@@ -1,8 +1,11 @@
 """The verifier's configuration file (``ssi-verifier init`` writes it, ``serve`` reads it).
 
-Paths are relative to the file's folder. The verifier's name and purpose are not here: the
-registry registration (approved by a steward) is the only source of them, and what the
-wallet shows the citizen.
+Paths are relative to the file's folder. ``presets`` names the questions the desk offers,
+out of the built-in ones and those defined in the file as ``[[preset]]`` tables (``id``,
+``title_nl``, ``title_en``, ``query`` = a DCQL query as JSON text).
+
+The verifier's name and purpose are not here: the registry registration (approved by a
+steward) is the only source of them, and what the wallet shows the citizen.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ssiwallet.core import strictjson
+from ssiwallet.core.dcql import parse_query
+from ssiwallet.errors import SsiError
 from verifier.errors import VerifierError
 from verifier.presets import BUILTIN, Preset
 
@@ -68,9 +74,11 @@ def load_config(path: Path) -> VerifierConfig:
     ver, reg = data.get("verifier"), data.get("registry")
     if not isinstance(ver, dict) or not isinstance(reg, dict):
         raise _bad("[verifier] and [registry] tables are required")
-    names = ver.get("presets", list(BUILTIN))
-    if not isinstance(names, list) or not names or any(n not in BUILTIN for n in names):
-        raise _bad(f"presets must be a non-empty list out of {sorted(BUILTIN)}")
+    custom = {p.id: p for p in (_custom_preset(t) for t in data.get("preset", []))}
+    known = {**BUILTIN, **custom}
+    names = ver.get("presets", list(BUILTIN) + list(custom))
+    if not isinstance(names, list) or not names or any(n not in known for n in names):
+        raise _bad(f"presets must be a non-empty list out of {sorted(known)}")
     port, retention = ver.get("port"), ver.get("retention", 600)
     if type(port) is not int or not 0 < port < 65536:
         raise _bad("port must be an integer port number")
@@ -86,7 +94,29 @@ def load_config(path: Path) -> VerifierConfig:
     return VerifierConfig(
         public_url=_origin(ver.get("public_url"), "public_url"), host=host, port=port,
         key_file=base / key_file, registry_url=_origin(reg.get("url"), "registry.url"),
-        genesis_hash=genesis, presets=tuple(BUILTIN[n] for n in names), retention=retention)
+        genesis_hash=genesis, presets=tuple(known[n] for n in names), retention=retention)
+
+
+def _custom_preset(table: object) -> Preset:
+    """A ``[[preset]]`` table: ``id``, ``title_nl``, ``title_en`` and ``query`` (DCQL as
+    JSON text). Only ``dc+sd-jwt`` queries with ``vct_values`` and concrete claim paths."""
+    if not isinstance(table, dict):
+        raise _bad("each [[preset]] is a table")
+    pid, nl, en, text = (table.get(k) for k in ("id", "title_nl", "title_en", "query"))
+    if not all(isinstance(v, str) and v for v in (pid, nl, en, text)):
+        raise _bad("a [[preset]] needs id, title_nl, title_en and query (DCQL as JSON)")
+    assert isinstance(pid, str) and isinstance(nl, str) and isinstance(en, str)
+    try:
+        query = strictjson.loads_object(str(text), what=f"preset {pid} query")
+        parse_query(query)
+    except SsiError as exc:
+        raise _bad(f"preset {pid}: {exc.detail}") from None
+    for cq in query["credentials"]:
+        if cq.get("format") != "dc+sd-jwt" or not (cq.get("meta") or {}).get("vct_values"):
+            raise _bad(f"preset {pid}: every query is dc+sd-jwt with meta.vct_values")
+        if any(None in c["path"] or "id" in c for c in cq.get("claims", [])):
+            raise _bad(f"preset {pid}: claim paths must be concrete (no null, no claim ids)")
+    return Preset(pid, {"nl": nl, "en": en}, query)
 
 
 def render_config(*, public_url: str, port: int, registry_url: str, genesis_hash: str | None,
