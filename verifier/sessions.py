@@ -61,6 +61,7 @@ class Sessions:
         self._by_id: dict[str, Session] = {}
         self._by_request: dict[str, Session] = {}
         self._by_state: dict[str, Session] = {}
+        self._swept: int | None = None
 
     def create(self, preset: Preset, now: int) -> Session:
         self.sweep(now)
@@ -100,7 +101,11 @@ class Sessions:
         session.verdict, session.wallet_error, session.finished = verdict, wallet_error, now
 
     def sweep(self, now: int) -> None:
-        """Forget finished sessions after ``retention`` and unanswered ones after ``ttl``."""
+        """Forget finished sessions after ``retention`` and unanswered ones after ``ttl``
+        (at most once per second of the clock: lookups call it, and seconds are its grain)."""
+        if self._swept == now:
+            return
+        self._swept = now
         for session in list(self._by_id.values()):
             if session.finished is not None:
                 if now >= session.finished + self.retention:

@@ -14,6 +14,7 @@ code; JWS problems keep their ``jose.*`` :class:`~ssiwallet.errors.JoseError` (s
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -212,10 +213,14 @@ def _inflate(compressed: bytes, max_bytes: int) -> bytes:
     return data
 
 
+# White space (str.isspace) and control characters: never part of a URI.
+_BAD_URI_CHAR = re.compile(r"[\s\x00-\x1f\x7f\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028"
+                           r"\u2029\u202f\u205f\u3000]")
+
+
 def _http_uri(value: object, *, what: str, code: str) -> str:
     """An absolute http(s) URI with a host, no fragment, no whitespace or controls."""
-    if not isinstance(value, str) or not value or any(c.isspace() or ord(c) < 0x20
-                                                      or ord(c) == 0x7F for c in value):
+    if not isinstance(value, str) or not value or _BAD_URI_CHAR.search(value):
         raise StatusListError(f"{what} must be a URI string", code=code)
     try:
         parts = urlsplit(value)
