@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from registry.author import save_controller
 from ssiwallet.core.dcql_match import Candidate
 from ssiwallet.core.sdjwt import parse
 from ssiwallet.errors import Oid4vpError
@@ -184,3 +185,32 @@ async def test_the_wallet_warns_when_a_request_asks_more_than_registered(
                 "identity", "dc+sd-jwt", identity.vct, identity.claims)], session=http,
                 registry=registry, clock=reg.clock)
     assert plan.over_asked == ["urn:keten:vct:identity:1:birthdate"]
+
+
+async def test_suspension_is_refused_and_lifting_it_is_accepted_again(world: World) -> None:
+    _, listed = await world.town.admin("GET", "/admin/credentials")
+    cred = listed["credentials"][0]["id"]
+    for status, copy, expected in (("suspended", 0, ["status.suspended"]),
+                                   ("valid", 1, [])):
+        code, _ = await world.town.admin("POST", f"/admin/credentials/{cred}/status",
+                                         {"status": status})
+        assert code == 200
+        world.reg.clock.advance(400)  # past the status list's ttl
+        _, result = await world.present("age18", copy=copy)
+        assert result.reasons == expected and result.accepted is (expected == [])
+
+
+async def test_a_diploma_issued_before_the_school_rotated_its_key_still_verifies(
+        world: World) -> None:
+    controller = world.school.controller
+    async with world.school.client() as registry:
+        controller.seq = await registry.sequence(controller.did)
+    world.reg.clock.advance(2 * 86400)
+    status, receipt = await world.reg.post(controller.rotate_tx(world.reg.chain,
+                                                                world.reg.clock()))
+    assert status == 201, receipt
+    save_controller(controller, world.school.ctx.config.key_file)
+    started, result = await world.present("diploma-eqf6", copy=2)
+    assert result.accepted, result.reasons
+    view = await world.desk.result(started["id"])
+    assert view["result"]["ok"] is True
