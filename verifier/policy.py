@@ -42,7 +42,7 @@ from verifier.model import Check, Context, Presented, all_pass
 
 __all__ = [
     "AllOf", "AnyOf", "ClaimsMatchSchema", "DEFAULT_POLICY", "IssuerAccredited", "KeyBound",
-    "NotExpired", "NotRevoked", "Policy", "SatisfiesQuery", "default_policy",
+    "NotExpired", "NotRevoked", "Policy", "SatisfiesQuery", "default_policy", "relax_schema",
 ]
 
 
