@@ -10,9 +10,9 @@ the verifier runs the whole pipeline for each (signature, disclosures, key bindi
 key and accreditation on the registry, status list, schema, DCQL, nonce) and signs a receipt.
 
 Two bounds are measured in the same run: the same forms handed to the verifier's own
-``answer`` in-process, as many at a time as there are HTTP clients (no HTTP), and a trivial aiohttp endpoint taking the same form bodies
-and answering a small JSON object, loaded by the same client process. The goal is at least
-60 % of the lower bound.
+``answer`` in-process, as many at a time as there are HTTP clients (no HTTP), and a
+trivial aiohttp endpoint taking the same form bodies and answering a small JSON object,
+loaded by the same client process. The goal is at least 60 % of the lower bound.
 """
 
 from __future__ import annotations

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from issuer.http import create_issuer_app
 from issuer.registry_link import RegistryLink
 from issuer.store import IssuerStore
 from registry.author import Controller, load_controller, save_controller
+from registry.cli_common import Command, run_command
 from registry.client import RegistryClient, TrustPolicy
 from registry.web import serve_forever
 from ssiwallet.core import strictjson
@@ -48,9 +48,6 @@ __all__ = ["main"]
 CONFIG_NAME = "issuer.toml"
 REQUEST_NAME = "did-create-request.json"
 
-
-def _emit(obj: object) -> None:
-    print(json.dumps(obj, indent=2, ensure_ascii=False))
 
 
 def _client(config: IssuerConfig) -> RegistryClient:
@@ -162,7 +159,6 @@ def cmd_revoke(args: argparse.Namespace) -> dict[str, Any]:
                               {"status": args.status}))
 
 
-Command = Callable[[argparse.Namespace], dict[str, Any] | None]
 COMMANDS: dict[str, Command] = {
     "init": cmd_init, "serve": cmd_serve, "rotate-key": cmd_rotate_key, "offer": cmd_offer,
     "revoke": cmd_revoke,
@@ -195,20 +191,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    try:
-        result = COMMANDS[args.command](args)
-    except KeyboardInterrupt:
-        return 0
-    except SsiError as exc:
-        _emit(exc.to_json())
-        return 1
-    except (OSError, aiohttp.ClientError) as exc:
-        _emit({"error": "cli.io_error", "detail": f"{type(exc).__name__}: {exc}"})
-        return 1
-    if result is not None:
-        _emit(result)
-    return 0
-
+    return run_command(COMMANDS[args.command], args)
 
 if __name__ == "__main__":
     sys.exit(main())

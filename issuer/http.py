@@ -20,7 +20,13 @@ from issuer import desk
 from issuer.context import ISSUER, IssuerContext
 from issuer.errors import AccessError, AdminAuthError, IssuerError
 from issuer.metadata import authorization_server_metadata, credential_issuer_metadata
-from registry.web import MAX_BODY, Handler, form_body, json_body, json_response
+from registry.web import (
+    MAX_BODY,
+    form_body,
+    json_body,
+    json_response,
+    protocol_error_middleware,
+)
 from ssiwallet.core.credtypes import InvalidClaimsError
 from ssiwallet.errors import CredentialTypeError, InputError, SsiError
 
@@ -34,58 +40,30 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _status_of(exc: SsiError) -> int:
-    if isinstance(exc, IssuerError):
-        return exc.status
     if isinstance(exc, CredentialTypeError):
         return 422
     return int(getattr(exc, "status", 400))
 
 
-def _oauth_error(exc: SsiError) -> str:
-    if isinstance(exc, IssuerError):
-        return exc.oauth
-    return "invalid_request"
+def _oauth_error(request: web.Request, exc: SsiError) -> str:
+    """The OAuth error string; ``/credential`` has its own for a malformed request."""
+    oauth = exc.oauth if isinstance(exc, IssuerError) else "invalid_request"
+    if request.path == "/credential" and oauth == "invalid_request" and not isinstance(
+            exc, AccessError):
+        return "invalid_credential_request"
+    return oauth
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Project errors → JSON with their status; protocol endpoints in the OAuth shape."""
-    try:
-        return await handler(request)
-    except SsiError as exc:
-        status = _status_of(exc)
-        body: dict[str, object]
-        if request.path in OAUTH_PATHS:
-            oauth = _oauth_error(exc)
-            if request.path == "/credential" and oauth == "invalid_request" and not isinstance(
-                    exc, AccessError):
-                oauth = "invalid_credential_request"
-            body = {"error": oauth, "error_description": _ascii(exc.detail), "code": exc.code}
-        else:
-            body = dict(exc.to_json())
-        if isinstance(exc, InvalidClaimsError):
-            body["problems"] = exc.problems
-        headers = dict(_NO_STORE)
-        if isinstance(exc, AccessError):
-            headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-        return web.json_response(body, status=status, headers=headers)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        code = {413: "http.body_too_large", 404: "http.not_found",
-                405: "http.method_not_allowed"}.get(exc.status, f"http.{exc.status}")
-        if request.path in OAUTH_PATHS:
-            return web.json_response({"error": "invalid_request", "error_description":
-                                      exc.reason, "code": code}, status=exc.status)
-        return web.json_response({"error": code, "detail": exc.reason}, status=exc.status)
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return web.json_response({"error": "internal", "detail": "internal error"}, status=500)
+def _extend(_: web.Request, exc: SsiError, body: dict[str, object],
+            headers: dict[str, str]) -> None:
+    if isinstance(exc, InvalidClaimsError):
+        body["problems"] = exc.problems
+    if isinstance(exc, AccessError):
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
 
 
-def _ascii(text: str) -> str:
-    """OAuth error descriptions are limited to printable ASCII without ``"`` and ``\\``."""
-    return "".join(c if 0x20 <= ord(c) <= 0x7E and c not in '"\\' else "?" for c in text)
+error_middleware = protocol_error_middleware(OAUTH_PATHS, oauth_error=_oauth_error,
+                                             status_of=_status_of, extend=_extend)
 
 
 # ---------------------------------------------------------------------------- protocol

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import sys
@@ -34,6 +33,7 @@ from registry.author import Controller, genesis_block, save_controller
 from registry.block import BlockError
 from registry.chain import Chain
 from registry.checkpoint import Checkpoint
+from registry.cli_common import run_command
 from registry.errors import RegistryError
 from registry.http import NodeSettings
 from registry.node import Node, replay, store_block
@@ -51,9 +51,6 @@ from ssiwallet.errors import SsiError
 
 __all__ = ["main"]
 
-
-def emit(obj: object) -> None:
-    print(json.dumps(obj, indent=2, ensure_ascii=False))
 
 
 def save_seed(key: Ed25519PrivateKey, path: Path) -> None:
@@ -251,19 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
     handler = _COMMANDS.get(args.command) or cli_gov.COMMANDS[args.command]
-    try:
-        result = handler(args)
-    except SsiError as exc:
-        emit(exc.to_json())
-        return 1
-    except OSError as exc:
-        emit({"error": "cli.io_error", "detail": f"{type(exc).__name__}: {exc}"})
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    if result is not None:
-        emit(result)
-    return 0
+    return run_command(handler, args)
 
 
 if __name__ == "__main__":

@@ -16,12 +16,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from ssiwallet.core import strictjson
 from ssiwallet.errors import InputError, SsiError
 
 __all__ = ["MAX_BODY", "Handler", "error_middleware", "error_response", "form_body",
-           "json_body", "json_response", "serve_forever"]
+           "json_body", "json_response", "protocol_error_middleware", "serve_forever"]
 
 log = logging.getLogger(__name__)
 
@@ -111,3 +112,57 @@ async def serve_forever(app: web.Application, host: str, port: int,
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
+
+
+OAuthHook = Callable[[web.Request, SsiError, dict[str, object], dict[str, str]], None]
+
+
+def _ascii(text: str) -> str:
+    """OAuth error descriptions are limited to printable ASCII without ``"`` and ``\\``."""
+    return "".join(c if 0x20 <= ord(c) <= 0x7E and c not in '"\\' else "?" for c in text)
+
+
+def protocol_error_middleware(oauth_paths: frozenset[str], *,
+                              oauth_error: Callable[[web.Request, SsiError], str] | None = None,
+                              status_of: Callable[[SsiError], int] | None = None,
+                              extend: OAuthHook | None = None) -> Middleware:
+    """An error middleware for a service with OAuth-style protocol endpoints.
+
+    On ``oauth_paths`` an error is ``{"error": <OAuth error>, "error_description": …,
+    "code": <Keten code>}`` (``oauth_error`` picks the OAuth string, default
+    ``invalid_request``); elsewhere it is the project's ``{"error": code, "detail": …}``.
+    ``status_of`` maps an error to its HTTP status (default: its ``status``, else 400);
+    ``extend`` may add members or headers (refused claims, ``WWW-Authenticate``). Error
+    answers are never cached; anything unexpected is an opaque, logged 500.
+    """
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        oauth = request.path in oauth_paths
+        headers = {"Cache-Control": "no-store"}
+        try:
+            return await handler(request)
+        except SsiError as exc:
+            status = status_of(exc) if status_of else int(getattr(exc, "status", 400))
+            body: dict[str, object]
+            if oauth:
+                error = oauth_error(request, exc) if oauth_error else "invalid_request"
+                body = {"error": error, "error_description": _ascii(exc.detail),
+                        "code": exc.code}
+            else:
+                body = dict(exc.to_json())
+            if extend is not None:
+                extend(request, exc, body, headers)
+            return web.json_response(body, status=status, headers=headers)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            code = _HTTP_CODES.get(exc.status, f"http.{exc.status}")
+            body = ({"error": "invalid_request", "error_description": exc.reason, "code": code}
+                    if oauth else {"error": code, "detail": exc.reason})
+            return web.json_response(body, status=exc.status, headers=headers)
+        except Exception:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            return error_response("internal", "internal error", 500)
+
+    return middleware

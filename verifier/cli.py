@@ -20,22 +20,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from registry.author import Controller, save_controller
+from registry.cli_common import Command, run_command
 from registry.client import RegistryClient, TrustPolicy
 from registry.web import serve_forever
 from ssiwallet.core import strictjson
 from ssiwallet.core.keys import PublicKey
-from ssiwallet.errors import SsiError
 from verifier.check import check_presentation, load_jwk, unverified_kid_and_iat
 from verifier.config import load_config, render_config
 from verifier.errors import UsageError, VerifierError
@@ -47,9 +46,6 @@ __all__ = ["main"]
 
 CONFIG_NAME = "verifier.toml"
 
-
-def _emit(obj: object) -> None:
-    print(json.dumps(obj, indent=2, ensure_ascii=False))
 
 
 def _read(path: Path) -> str:
@@ -154,7 +150,6 @@ def cmd_request(args: argparse.Namespace) -> dict[str, Any]:
     return asyncio.run(run())
 
 
-Command = Callable[[argparse.Namespace], dict[str, Any] | None]
 COMMANDS: dict[str, Command] = {"check": cmd_check, "init": cmd_init, "serve": cmd_serve,
                                 "request": cmd_request}
 
@@ -189,20 +184,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    try:
-        result = COMMANDS[args.command](args)
-    except KeyboardInterrupt:
-        return 0
-    except SsiError as exc:
-        _emit(exc.to_json())
-        return 1
-    except (OSError, UnicodeDecodeError, aiohttp.ClientError) as exc:
-        _emit({"error": "cli.io_error", "detail": f"{type(exc).__name__}: {exc}"})
-        return 1
-    if result is not None:
-        _emit(result)
-    return 0
-
+    return run_command(COMMANDS[args.command], args)
 
 if __name__ == "__main__":
     sys.exit(main())

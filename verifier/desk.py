@@ -98,11 +98,8 @@ def _claim_rows(vct: str | None, claims: dict[str, Any]) -> list[dict[str, Any]]
     rows = []
     for name, value in claims.items():
         nl = en = name
-        if ctype is not None:
-            try:
-                nl, en = ctype.label((name,), "nl"), ctype.label((name,), "en")
-            except SsiError:
-                pass
+        if ctype is not None and (name,) in ctype.claim_labels:
+            nl, en = ctype.label((name,), "nl"), ctype.label((name,), "en")
         rows.append({"path": name, "nl": nl, "en": en, "value": value})
     return rows
 

@@ -20,8 +20,13 @@ import logging
 
 from aiohttp import web
 
-from registry.web import MAX_BODY, Handler, form_body, json_body, json_response
-from ssiwallet.errors import SsiError
+from registry.web import (
+    MAX_BODY,
+    form_body,
+    json_body,
+    json_response,
+    protocol_error_middleware,
+)
 from verifier import desk
 from verifier.context import VERIFIER
 from verifier.service import VerifierContext
@@ -33,29 +38,8 @@ log = logging.getLogger(__name__)
 REQUEST_TYPE = "application/oauth-authz-req+jwt"
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except SsiError as exc:
-        status = int(getattr(exc, "status", 400))
-        if request.path == "/response":
-            return web.json_response({"error": "invalid_request", "error_description":
-                                      exc.detail, "code": exc.code}, status=status,
-                                     headers={"Cache-Control": "no-store"})
-        return web.json_response(exc.to_json(), status=status)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        code = {413: "http.body_too_large", 404: "http.not_found",
-                405: "http.method_not_allowed"}.get(exc.status, f"http.{exc.status}")
-        if request.path == "/response":
-            return web.json_response({"error": "invalid_request", "error_description":
-                                      exc.reason, "code": code}, status=exc.status)
-        return web.json_response({"error": code, "detail": exc.reason}, status=exc.status)
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return web.json_response({"error": "internal", "detail": "internal error"}, status=500)
+error_middleware = protocol_error_middleware(frozenset({"/response"}))
+"""The response endpoint answers like an OAuth endpoint, because a wallet reads it."""
 
 
 async def create_session(request: web.Request) -> web.Response:

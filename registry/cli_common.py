@@ -1,0 +1,42 @@
+"""What every command line of the project shares: JSON out, and one way to fail.
+
+A command returns a JSON-able result (printed, exit 0) or ``None`` (a server that ran until
+stopped). A project error prints ``{"error": CODE, "detail": ...}`` and exits 1; so does an
+I/O or network failure (``cli.io_error``). Scripts rely on this contract.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+
+from ssiwallet.errors import SsiError
+
+__all__ = ["Command", "emit", "run_command"]
+
+Command = Callable[[argparse.Namespace], dict[str, Any] | None]
+
+
+def emit(obj: object) -> None:
+    print(json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+def run_command(command: Command, args: argparse.Namespace) -> int:
+    """Run one parsed command under the output contract above; the exit status."""
+    try:
+        result = command(args)
+    except SsiError as exc:
+        emit(exc.to_json())
+        return 1
+    except (OSError, UnicodeDecodeError, aiohttp.ClientError) as exc:
+        emit({"error": "cli.io_error", "detail": f"{type(exc).__name__}: {exc}"})
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    if result is not None:
+        emit(result)
+    return 0
