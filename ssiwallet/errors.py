@@ -17,6 +17,13 @@ map to JSON (``{"error": code, "detail": ...}``) and tests assert on::
         │                                              direct_post responses, verifier receipts
         └── CredentialTypeError     credtype.*         credential types and their schemas
             └── InvalidClaimsError  credtype.invalid_claims  (credtypes.py; lists each problem)
+    WalletError                     wallet.*           the holder's encrypted store and flows
+    ├── UnlockError                 wallet.unlock_failed   wrong passphrase *or* damaged file:
+    │   │                                                  one message, on purpose
+    │   ├── KdfParamsError          wallet.kdf_out_of_bounds  refused before any derivation
+    │   └── WalletFormatError       wallet.unsupported_version  a format this code does not know
+    └── (codes on WalletError)      wallet.exists, wallet.not_found, wallet.unknown_credential,
+                                    wallet.no_fresh_copy, wallet.busy, wallet.request_uri, ...
 
 A subclass names its reason in ``code``; raising a base class with an explicit code
 (``SdJwtError("...", code="sdjwt.x")``) is allowed where a reason has no behaviour of its own.
@@ -94,3 +101,35 @@ class Oid4vciError(CoreError):
     """OpenID4VCI messages: offers, metadata, key proofs, credential responses."""
 
     code = "oid4vci.invalid"
+
+
+class WalletError(SsiError):
+    """The holder's wallet: its store, backups and the flows built on them."""
+
+    code = "wallet.error"
+
+
+class UnlockError(WalletError):
+    """The wallet (or a backup) cannot be opened.
+
+    A wrong passphrase and a damaged or tampered file give this same error, with the same
+    message: telling them apart would tell an attacker which guess was close.
+    """
+
+    code = "wallet.unlock_failed"
+
+    def __init__(self, detail: str = "", *, code: str | None = None) -> None:
+        super().__init__(detail or "the wallet cannot be opened: wrong passphrase, "
+                         "or the file is damaged", code=code)
+
+
+class KdfParamsError(UnlockError):
+    """Key-derivation parameters outside the floor and ceiling (checked before deriving)."""
+
+    code = "wallet.kdf_out_of_bounds"
+
+
+class WalletFormatError(UnlockError):
+    """A file format version this code does not know."""
+
+    code = "wallet.unsupported_version"

@@ -1,0 +1,1 @@
+"""The holder's wallet: sealed store, credentials, history, backups and the flows."""

@@ -1,0 +1,84 @@
+"""The wallet's connections: the registry it trusts and the endpoints it agrees to call.
+
+A link scanned from a QR code makes the wallet fetch a URL. So that a link cannot aim the
+wallet at the person's own network (a router page, a cloud metadata address), the wallet
+only calls ``https`` endpoints on hosts that are not literal private, loopback or
+link-local addresses; plain ``http`` and loopback hosts are allowed only when the wallet's
+registry itself is on loopback, i.e. a development or demo setup on one machine. Every
+call is bounded in size and time and follows no redirect (see :mod:`ssiwallet.holder`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from registry.client import RegistryClient, TrustPolicy
+from ssiwallet.errors import WalletError
+
+__all__ = ["Online", "check_endpoint", "is_loopback_url", "online"]
+
+
+def _host_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+def is_loopback_url(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    ip = _host_ip(host)
+    return host == "localhost" or (ip is not None and ip.is_loopback)
+
+
+def check_endpoint(url: str, *, dev: bool, what: str) -> str:
+    """Refuse an endpoint the wallet should not call (see the module docstring).
+
+    Raises:
+        WalletError: ``wallet.endpoint_refused``.
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    ip = _host_ip(host)
+    local = host == "localhost" or host.endswith(".localhost") or (
+        ip is not None and not ip.is_global)
+    if dev and parts.scheme in ("http", "https") and (is_loopback_url(url) or not local):
+        return url
+    if parts.scheme == "https" and host and not local:
+        return url
+    raise WalletError(f"the wallet does not call {what} at {url!r}: only https to public "
+                      "hosts (http on loopback only when the registry is on loopback)",
+                      code="wallet.endpoint_refused")
+
+
+@dataclass(frozen=True)
+class Online:
+    """An HTTP session and the registry client for one flow."""
+
+    session: aiohttp.ClientSession
+    registry: RegistryClient
+    dev: bool
+
+
+@asynccontextmanager
+async def online(registry_url: str, *, genesis_hash: str | None, checkpoints: object,
+                 on_genesis: Callable[[str], None],
+                 clock: Callable[[], int]) -> AsyncIterator[Online]:
+    """Open a session and a registry client that keeps its checkpoint in the wallet.
+
+    A wallet without a pinned genesis trusts the first one it sees and pins it
+    (``on_genesis``), so a different registry later is refused.
+    """
+    async with aiohttp.ClientSession() as session:
+        registry = RegistryClient(registry_url, session=session, clock=clock,
+                                  policy=TrustPolicy(genesis_hash=genesis_hash),
+                                  checkpoint_store=checkpoints)  # type: ignore[arg-type]
+        if genesis_hash is None:
+            on_genesis((await registry.genesis()).hash)
+        yield Online(session, registry, is_loopback_url(registry_url))

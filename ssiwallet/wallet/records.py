@@ -1,0 +1,164 @@
+"""What the wallet holds, as values: credential cards, copies and disclosure history.
+
+Rows live in the sealed store (:mod:`ssiwallet.wallet.store`); this module maps them to
+frozen dataclasses the CLI and the TUI show, and back. Claim values are kept out of every
+``repr`` so that a traceback or a log line never prints them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ssiwallet.core.credtypes import REGISTRY
+from ssiwallet.core.keys import Ed25519PrivateKey
+
+__all__ = ["CopyRow", "CredentialCard", "HistoryEntry", "card_from_row", "history_from_row",
+           "label"]
+
+STATES = ("valid", "suspended", "revoked", "expired", "unknown")
+
+
+def label(display: Sequence[Mapping[str, Any]], lang: str = "en", default: str = "") -> str:
+    """The ``name`` of the display entry for ``lang`` (then English, then any)."""
+    by_lang = {str(d.get("locale", ""))[:2]: d for d in display if isinstance(d, Mapping)}
+    for key in (lang, "en", *by_lang):
+        name = by_lang.get(key, {}).get("name")
+        if isinstance(name, str) and name:
+            return name
+    return default
+
+
+@dataclass(frozen=True)
+class CredentialCard:
+    """One credential as the person sees it (all copies share these facts)."""
+
+    id: str
+    vct: str
+    issuer: str
+    issuer_name: str
+    issuer_url: str
+    accredited: bool
+    iat: int
+    exp: int | None
+    received_at: int
+    status: str  # valid | suspended | revoked | unknown, as last checked on the registry
+    checked_at: int | None
+    copies_left: int
+    copies_total: int
+    claims: dict[str, Any] = field(repr=False)
+    display: dict[str, Any] = field(repr=False)
+
+    def state(self, now: int) -> str:
+        """valid, suspended, revoked, expired or unknown (revocation outranks expiry)."""
+        if self.status in ("revoked", "suspended"):
+            return self.status
+        if self.exp is not None and now >= self.exp:
+            return "expired"
+        return self.status
+
+    def type_name(self, lang: str = "en") -> str:
+        known = REGISTRY.get(self.vct)
+        default = known.name.get(lang, known.name["en"]) if known else self.vct
+        return label(self.display.get("credential", []), lang, default)
+
+    def claim_label(self, path: Sequence[str | int], lang: str = "en") -> str:
+        """The issuer's label for a claim path, else the path itself."""
+        for entry in self.display.get("claims", []) or []:
+            if isinstance(entry, Mapping) and list(entry.get("path", [])) == list(path):
+                found = label(entry.get("display", []), lang)
+                if found:
+                    return found
+        known = REGISTRY.get(self.vct)
+        key = tuple(map(str, path))
+        if known is not None and key in known.claim_labels:
+            return known.label(key, lang)
+        return ".".join(key)
+
+    def to_json(self, now: int, *, claims: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id, "type": self.type_name(), "vct": self.vct, "issuer": self.issuer,
+            "issuer_name": self.issuer_name, "accredited": self.accredited,
+            "state": self.state(now), "issued_at": self.iat, "expires_at": self.exp,
+            "checked_at": self.checked_at, "copies_left": self.copies_left,
+            "copies_total": self.copies_total}
+        if claims:
+            out["claims"] = self.claims
+        return out
+
+
+@dataclass(frozen=True)
+class CopyRow:
+    """One bound copy: the issued SD-JWT and the holder key only it uses."""
+
+    id: str
+    credential_id: str
+    token: str = field(repr=False)
+    holder_key: Ed25519PrivateKey = field(repr=False)
+    used_at: int | None
+    used_for: str | None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One answer to a verifier: what left the wallet, and the verifier's signed receipt."""
+
+    id: str
+    at: int
+    verifier: str
+    name: str
+    purpose: dict[str, str]
+    outcome: str  # accepted | refused | declined
+    credentials: list[str]
+    disclosed: dict[str, list[list[str | int]]]
+    reasons: list[str]
+    receipt: dict[str, Any] | None
+    receipt_jwt: str | None = field(repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "at": self.at, "verifier": self.verifier, "name": self.name,
+                "purpose": self.purpose, "outcome": self.outcome,
+                "credentials": self.credentials, "disclosed": self.disclosed,
+                "reasons": self.reasons, "receipt": self.receipt,
+                "receipt_jwt": self.receipt_jwt}
+
+
+CARD_SQL = """
+SELECT c.id, c.vct, c.issuer, c.issuer_name, c.issuer_url, c.accredited, c.iat, c.exp,
+       c.received_at, c.status, c.checked_at,
+       (SELECT count(*) FROM copies p WHERE p.credential_id = c.id AND p.used_at IS NULL),
+       (SELECT count(*) FROM copies p WHERE p.credential_id = c.id),
+       c.claims, c.display
+FROM credentials c
+"""
+
+
+def card_from_row(row: sqlite3.Row | tuple[Any, ...]) -> CredentialCard:
+    (cid, vct, issuer, issuer_name, issuer_url, accredited, iat, exp, received_at, status,
+     checked_at, left, total, claims, display) = row
+    return CredentialCard(cid, vct, issuer, issuer_name, issuer_url, bool(accredited), iat, exp,
+                          received_at, status, checked_at, left, total, json.loads(claims),
+                          json.loads(display))
+
+
+HISTORY_SQL = """SELECT id, at, verifier, name, purpose, outcome, credentials, disclosed,
+reasons, receipt, receipt_jwt FROM history"""
+
+
+def history_from_row(row: sqlite3.Row | tuple[Any, ...]) -> HistoryEntry:
+    (hid, at, verifier, name, purpose, outcome, creds, disclosed, reasons, receipt,
+     receipt_jwt) = row
+    return HistoryEntry(hid, at, verifier, name, json.loads(purpose), outcome, json.loads(creds),
+                        json.loads(disclosed), json.loads(reasons),
+                        json.loads(receipt) if receipt else None, receipt_jwt)
+
+
+def copy_from_row(row: sqlite3.Row | tuple[Any, ...]) -> CopyRow:
+    cid, credential_id, token, key, used_at, used_for = row
+    return CopyRow(cid, credential_id, token, Ed25519PrivateKey(bytes(key)), used_at, used_for)
+
+
+COPY_SQL = "SELECT id, credential_id, token, holder_key, used_at, used_for FROM copies"
