@@ -32,7 +32,7 @@ from ssiwallet.errors import WalletError
 from ssiwallet.holder import present as vp
 from ssiwallet.holder.receive import ReceivedCredential, fetch_offer
 from ssiwallet.holder.receive import receive as vci_receive
-from ssiwallet.wallet import backup
+from ssiwallet.wallet import backup as backups
 from ssiwallet.wallet import records as rec
 from ssiwallet.wallet.net import Online, check_endpoint, online
 from ssiwallet.wallet.records import CredentialCard, HistoryEntry
@@ -153,11 +153,11 @@ class Wallet:
     # ------------------------------------------------------------------ backups
     def backup(self, path: Path, passphrase: str, *, kdf: KdfParams = DEFAULT_KDF) -> int:
         """Write a sealed backup of everything to ``path``; its generation."""
-        return backup.write_backup(self.store, path, passphrase, kdf).generation
+        return backups.write_backup(self.store, path, passphrase, kdf).generation
 
-    def restore(self, path: Path, passphrase: str) -> backup.RestoreReport:
+    def restore(self, path: Path, passphrase: str) -> backups.RestoreReport:
         """Bring a backup in: an exact copy into an empty wallet, else a merge."""
-        return backup.restore(self.store, backup.read_backup(path, passphrase))
+        return backups.restore(self.store, backups.read_backup(path, passphrase))
 
     # ------------------------------------------------------------------ network flows
     @asynccontextmanager

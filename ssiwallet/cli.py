@@ -1,0 +1,236 @@
+"""``ssiwallet``: the terminal wallet. No arguments opens the TUI; subcommands script it.
+
+Output is text for people, or one JSON document with ``--json``. Exit status: 0 done,
+1 error (``{"error": CODE, "detail": ...}`` with ``--json``), 2 the verifier refused the
+presentation, 3 the person declined it, 130 interrupted. The passphrase comes from
+``SSIWALLET_PASSPHRASE`` or a prompt; it is never an argument (arguments show in ``ps``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from ssiwallet import cli_text as text
+from ssiwallet.errors import SsiError, WalletError
+from ssiwallet.wallet.store import Store, default_home
+from ssiwallet.wallet.wallet import Wallet
+
+__all__ = ["main"]
+
+Result = tuple[int, Any, str]  # exit status, JSON document, text
+
+
+def _passphrase(confirm: bool = False, env: str = "SSIWALLET_PASSPHRASE",
+                prompt: str = "Wallet passphrase: ") -> str:
+    if (value := os.environ.get(env)) is not None:
+        return value
+    if not sys.stdin.isatty():
+        raise WalletError(f"no passphrase: set {env} or run in a terminal",
+                          code="wallet.no_passphrase")
+    first = getpass.getpass(prompt)
+    if confirm and getpass.getpass("Again: ") != first:
+        raise WalletError("the two passphrases differ", code="wallet.bad_passphrase")
+    return first
+
+
+def _open(args: argparse.Namespace) -> Wallet:
+    return Wallet.unlock(args.home, _passphrase())
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def cmd_init(args: argparse.Namespace) -> Result:
+    if Store.exists(args.home):
+        raise WalletError(f"a wallet already exists in {args.home}", code="wallet.exists")
+    wallet = Wallet.create(args.home, _passphrase(confirm=True), registry_url=args.registry,
+                           genesis_hash=args.genesis)
+    doc = {"home": str(args.home), "registry": wallet.registry_url,
+           "genesis": wallet.setting("genesis")}
+    return 0, doc, f"Created a wallet in {args.home}" + (
+        f", trusting the registry at {args.registry}" if args.registry else
+        "; set a registry with `ssiwallet registry URL`")
+
+
+def cmd_registry(args: argparse.Namespace) -> Result:
+    wallet = _open(args)
+    wallet.set_registry(args.url, args.genesis)
+    return 0, {"registry": wallet.registry_url, "genesis": wallet.setting("genesis")}, \
+        f"Registry set to {wallet.registry_url}"
+
+
+def cmd_list(args: argparse.Namespace) -> Result:
+    cards, now = _open(args).cards(), _now()
+    return 0, {"credentials": [c.to_json(now) for c in cards]}, text.card_table(cards, now)
+
+
+def cmd_show(args: argparse.Namespace) -> Result:
+    card, now = _open(args).card(args.id), _now()
+    return 0, card.to_json(now, claims=True), text.card_detail(card, now)
+
+
+def cmd_receive(args: argparse.Namespace) -> Result:
+    wallet = _open(args)
+    pin = args.pin
+    if pin is None and sys.stdin.isatty():
+        pin = getpass.getpass("PIN from the issuer (empty if none): ") or None
+    card = asyncio.run(wallet.receive(args.uri, pin=pin, copies=args.copies))
+    return 0, card.to_json(_now()), "Received:\n" + text.card_detail(card, _now())
+
+
+def cmd_present(args: argparse.Namespace) -> Result:
+    wallet = _open(args)
+    plan = asyncio.run(wallet.prepare(args.uri))
+    consent = text.consent_text(plan, wallet.cards())
+    doc: dict[str, Any] = {"verifier": plan.verifier, "name": plan.name,
+                           "purpose": plan.purpose, "registered": plan.registered,
+                           "leaving": {k: [list(p) for p in v] for k, v in plan.leaving.items()},
+                           "over_asked": plan.over_asked, "satisfiable": plan.satisfiable}
+    if not plan.satisfiable:
+        raise WalletError("the wallet holds nothing that answers this request: "
+                          + "; ".join(plan.reasons), code="wallet.unsatisfiable")
+    agree = args.yes
+    if not agree and not args.decline:
+        if not sys.stdin.isatty():
+            raise WalletError("consent needed: pass --yes to share or --decline",
+                              code="wallet.consent_required")
+        print(consent)
+        agree = input("\nShare these claims? [y/N] ").strip().lower() in ("y", "yes", "j", "ja")
+    if not agree:
+        entry = asyncio.run(wallet.decline(plan))
+        return 3, {**doc, "outcome": entry.outcome}, "Declined: nothing was shown."
+    entry = asyncio.run(wallet.present(plan))
+    doc.update(outcome=entry.outcome, reasons=entry.reasons, receipt=entry.receipt)
+    status = 0 if entry.outcome == "accepted" else 2
+    words = ("Shared and accepted." if status == 0 else
+             "The verifier refused: " + ", ".join(entry.reasons))
+    return status, doc, (consent + "\n\n" if args.yes else "") + words + "\n" + \
+        text.history_text([entry])
+
+
+def cmd_history(args: argparse.Namespace) -> Result:
+    entries = _open(args).history()
+    return 0, {"history": [h.to_json() for h in entries]}, text.history_text(entries)
+
+
+def cmd_refresh(args: argparse.Namespace) -> Result:
+    cards, now = asyncio.run(_open(args).refresh()), _now()
+    return 0, {"credentials": [c.to_json(now) for c in cards]}, text.card_table(cards, now)
+
+
+def cmd_backup(args: argparse.Namespace) -> Result:
+    wallet = _open(args)
+    secret = _passphrase(env="SSIWALLET_BACKUP_PASSPHRASE", prompt="Backup passphrase: ",
+                         confirm=True) if "SSIWALLET_BACKUP_PASSPHRASE" in os.environ or \
+        sys.stdin.isatty() else _passphrase()
+    generation = wallet.backup(args.file, secret)
+    return 0, {"file": str(args.file), "generation": generation}, \
+        f"Backed up to {args.file} (generation {generation})"
+
+
+def cmd_restore(args: argparse.Namespace) -> Result:
+    wallet = _open(args)
+    secret = _passphrase(env="SSIWALLET_BACKUP_PASSPHRASE", prompt="Backup passphrase: ") \
+        if "SSIWALLET_BACKUP_PASSPHRASE" in os.environ or sys.stdin.isatty() else \
+        _passphrase()
+    report = wallet.restore(args.file, secret)
+    added = ", ".join(f"{n} {t}" for t, n in report.added.items() if n and t != "meta")
+    return 0, report.to_json(), ("Restored exactly." if report.exact else
+                                 f"Merged: added {added or 'nothing'}; kept everything here"
+                                 + (" (the backup was older)" if report.older else "") + ".")
+
+
+def cmd_delete(args: argparse.Namespace) -> Result:
+    wallet = _open(args)
+    if args.all:
+        if not args.yes:
+            raise WalletError("deleting everything needs --yes", code="wallet.consent_required")
+        wallet.delete_all()
+        return 0, {"deleted": "all"}, f"Deleted the wallet in {args.home}"
+    if args.id is None:
+        raise WalletError("name a credential id, or --all", code="wallet.unknown_credential")
+    card = wallet.delete(args.id)
+    return 0, {"deleted": card.id}, f"Deleted {card.type_name()} ({card.id[:8]})"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ssiwallet", description="Keten terminal wallet "
+                                "(no command: open the full-screen wallet)")
+    p.add_argument("--home", type=Path, default=None, help="wallet directory "
+                   "(default $SSIWALLET_HOME or ~/.local/share/keten)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    sub = p.add_subparsers(dest="command")
+    commands: dict[str, tuple[Callable[[argparse.Namespace], Result], str]] = {
+        "init": (cmd_init, "create a wallet"), "list": (cmd_list, "list credentials"),
+        "show": (cmd_show, "show one credential with all its claims"),
+        "receive": (cmd_receive, "receive a credential from an offer link"),
+        "present": (cmd_present, "answer a verifier's request link"),
+        "history": (cmd_history, "what was shown to whom, with receipts"),
+        "refresh": (cmd_refresh, "check status and accreditation on the registry"),
+        "backup": (cmd_backup, "write an encrypted backup"),
+        "restore": (cmd_restore, "bring a backup in (never drops newer data)"),
+        "delete": (cmd_delete, "delete a credential, or --all"),
+        "registry": (cmd_registry, "set the registry the wallet trusts")}
+    subs = {name: sub.add_parser(name, help=help_) for name, (_, help_) in commands.items()}
+    for name, (func, _) in commands.items():
+        subs[name].set_defaults(func=func)
+    for name in ("init", "registry"):
+        if name == "init":
+            subs[name].add_argument("--registry", help="the registry's URL")
+        else:
+            subs[name].add_argument("url", help="the registry's URL")
+        subs[name].add_argument("--genesis", help="pin the registry's genesis hash")
+    subs["show"].add_argument("id")
+    subs["receive"].add_argument("uri")
+    subs["receive"].add_argument("--pin", help="the PIN the issuer gave you")
+    subs["receive"].add_argument("--copies", type=int, default=10)
+    subs["present"].add_argument("uri")
+    subs["present"].add_argument("--yes", action="store_true", help="share without asking")
+    subs["present"].add_argument("--decline", action="store_true", help="say no")
+    for name in ("backup", "restore"):
+        subs[name].add_argument("file", type=Path)
+    subs["delete"].add_argument("id", nargs="?")
+    subs["delete"].add_argument("--all", action="store_true")
+    subs["delete"].add_argument("--yes", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    args.home = args.home or default_home()
+    if args.command is None:
+        from ssiwallet.tui.app import create_app  # Textual loads only for the TUI
+
+        create_app(args.home).run()
+        return 0
+    status: int
+    try:
+        status, doc, words = args.func(args)
+    except SsiError as exc:
+        status, doc, words = 1, exc.to_json(), f"error: {exc.detail} ({exc.code})"
+    except (OSError, aiohttp.ClientError) as exc:
+        status, doc = 1, {"error": "cli.io_error", "detail": f"{type(exc).__name__}: {exc}"}
+        words = f"error: {doc['detail']} (cli.io_error)"
+    except KeyboardInterrupt:
+        return 130
+    if args.json:
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        print(words, file=sys.stderr if status == 1 else sys.stdout)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
