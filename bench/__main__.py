@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import issuer_bench, registry_bench, sdjwt_bench, verifier_bench
+from bench import issuer_bench, registry_bench, sdjwt_bench, verifier_bench, wallet_bench
 from bench.harness import Row, render
 
 SUITES: list[tuple[str, str, Callable[[bool], list[Row]]]] = [
@@ -20,6 +20,7 @@ SUITES: list[tuple[str, str, Callable[[bool], list[Row]]]] = [
     ("registry", "Registry (did:keten)", registry_bench.run),
     ("issuer", "Issuer (OpenID4VCI)", issuer_bench.run),
     ("verifier", "Verifier (OpenID4VP)", verifier_bench.run),
+    ("wallet", "Wallet", wallet_bench.run),
 ]
 
 

@@ -22,6 +22,8 @@ class Row:
     theirs: float
     unit: str = "ops/s"
     goal: float | None = None  # minimum ours/theirs ratio, if the issue sets one
+    band: tuple[float, float] | None = None  # range ours must lie in, if the issue sets one
+    digits: int = 0  # decimals shown for ours and theirs
 
     @property
     def ratio(self) -> float:
@@ -29,9 +31,20 @@ class Row:
 
     @property
     def verdict(self) -> str:
+        if self.band is not None:
+            low, high = self.band
+            return "met" if low <= self.ours <= high else "NOT met"
         if self.goal is None:
             return ""
         return "met" if self.ratio >= self.goal else "NOT met"
+
+    @property
+    def goal_text(self) -> str:
+        if self.band is not None:
+            return f"by design {self.band[0]:g}–{self.band[1]:g} {self.unit} — {self.verdict}"
+        if self.goal is not None:
+            return f"≥ {self.goal:g}× — {self.verdict}"
+        return ""
 
 
 def ops_per_second(workloads: Sequence[Callable[[], object]], *, rounds: int = 5,
@@ -58,7 +71,6 @@ def render(rows: Sequence[Row]) -> str:
     lines = ["| figure | ours | compared with | theirs | ratio | goal |",
              "|---|---:|---|---:|---:|---|"]
     for r in rows:
-        goal = f"≥ {r.goal:g}× — {r.verdict}" if r.goal is not None else ""
-        lines.append(f"| {r.figure} | {r.ours:,.0f} {r.unit} | {r.versus} | "
-                     f"{r.theirs:,.0f} {r.unit} | {r.ratio:.2f}× | {goal} |")
+        lines.append(f"| {r.figure} | {r.ours:,.{r.digits}f} {r.unit} | {r.versus} | "
+                     f"{r.theirs:,.{r.digits}f} {r.unit} | {r.ratio:.2f}× | {r.goal_text} |")
     return "\n".join(lines)

@@ -330,10 +330,11 @@ class RegistryClient(TrustedTransport):
                               code="registry.status_uri_refused")
         return uri[len(prefix):]
 
-    async def status(self, uri: str) -> StatusListToken:
+    async def status(self, uri: str, *, max_age: int | None = None) -> StatusListToken:
         """The verified status list token at ``uri``, cached until ``ttl`` (never past ``exp``).
 
-        Only ``<base_url>/status/<list id>`` is fetched, rebuilt from the id, so a credential
+        ``max_age`` caps the cache for this call: a verifier that wants a revocation to count
+        at the very next presentation passes 0 (a fresh token every time). Only ``<base_url>/status/<list id>`` is fetched, rebuilt from the id, so a credential
         cannot make the client request an arbitrary URL.
         """
         list_id = self._status_list_id(uri)
@@ -341,7 +342,8 @@ class RegistryClient(TrustedTransport):
         await self._guard()
         now = self._clock()
         cached = self._status.get(uri)
-        if cached is not None and now < cached[1]:
+        if cached is not None and now < cached[1] and (max_age is None
+                                                       or now - cached[2] < max_age):
             return cached[0]
         body = await self._fetch("GET", f"/status/{list_id}")
         try:
@@ -351,17 +353,18 @@ class RegistryClient(TrustedTransport):
             raise _untrusted(f"status list token does not verify: {exc}") from None
         until = token.cache_until(now)
         if until is not None and until > now:
-            self._status[uri] = (token, until)
+            self._status[uri] = (token, until, now)
             self._status.move_to_end(uri)
             while len(self._status) > _CACHE_ENTRIES:
                 self._status.popitem(last=False)
         return token
 
-    async def status_of_ref(self, status_claim: Mapping[str, Any] | StatusRef) -> int:
+    async def status_of_ref(self, status_claim: Mapping[str, Any] | StatusRef, *,
+                            max_age: int | None = None) -> int:
         """The status value a credential's ``status`` claim points at (0 = valid)."""
         ref = status_claim if isinstance(status_claim, StatusRef) else parse_status_reference(
             status_claim)
-        return status_of(await self.status(ref.uri), ref)
+        return status_of(await self.status(ref.uri, max_age=max_age), ref)
 
 
 def _kid_of(iss: str, kid: object) -> bool:

@@ -97,7 +97,7 @@ class TrustedTransport:
         self._fresh_at: int | None = None
         # caches of the lookups RegistryClient serves from prefetched answers
         self._keys: OrderedDict[tuple[str, int], tuple[Ed25519PublicKey, int]] = OrderedDict()
-        self._status: OrderedDict[str, tuple[StatusListToken, int]] = OrderedDict()
+        self._status: OrderedDict[str, tuple[StatusListToken, int, int]] = OrderedDict()
 
     def now(self) -> int:
         """The client's clock (Unix seconds): what caches and freshness are judged by."""

@@ -73,9 +73,9 @@ def consent_text(plan: Plan, cards: Sequence[CredentialCard]) -> str:
                   "  will be shown:"]
         lines += [f"    + {card.claim_label(p) if card else '.'.join(map(str, p))}"
                   for p in paths]
-        stay = plan.staying.get(cid, [])
-        lines += ["  stays in your wallet:"] + [
-            f"    - {card.claim_label(p) if card else '.'.join(map(str, p))}" for p in stay]
+        stay = sorted(card.claim_label(p) if card else ".".join(map(str, p))
+                      for p in plan.staying.get(cid, []))
+        lines += ["  stays in your wallet:"] + [f"    - {name}" for name in stay]
     if plan.over_asked:
         lines += ["", "WARNING: this verifier asks for more than it is registered for:"]
         lines += [f"  ! {item}" for item in plan.over_asked]

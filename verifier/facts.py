@@ -31,11 +31,17 @@ class RegistryClientFacts:
     or a revoked accreditation therefore takes effect at this verifier within that minute,
     well inside the status lists' ttl. Refusals are never cached: a registry that was
     briefly unreachable is asked again at once.
+
+    Status is different: a revocation must count at the very next presentation, so the
+    status list token is fetched (and its signature checked) afresh unless it is younger than
+    ``status_max_age`` seconds (0 by default), whatever ``ttl`` the registry allows.
     """
 
-    def __init__(self, client: RegistryClient, *, cache_seconds: int = 60) -> None:
+    def __init__(self, client: RegistryClient, *, cache_seconds: int = 60,
+                 status_max_age: int = 0) -> None:
         self.client = client
         self.cache_seconds = cache_seconds
+        self.status_max_age = status_max_age
         self._keys: dict[tuple[str, int], tuple[PublicKey, int]] = {}
         self._accredited: dict[tuple[str, str, int], int] = {}
 
@@ -77,4 +83,4 @@ class RegistryClientFacts:
 
     async def status(self, ref: StatusRef) -> int:
         """The status value at ``ref`` from the registry's verified Status List Token."""
-        return await self.client.status_of_ref(ref)
+        return await self.client.status_of_ref(ref, max_age=self.status_max_age)

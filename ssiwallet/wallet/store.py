@@ -57,6 +57,7 @@ CREATE TABLE copies(
     id TEXT PRIMARY KEY,
     credential_id TEXT NOT NULL REFERENCES credentials(id) ON DELETE CASCADE,
     token TEXT NOT NULL, holder_key BLOB NOT NULL, used_at INTEGER, used_for TEXT);
+CREATE INDEX copies_by_credential ON copies(credential_id);
 CREATE TABLE history(
     id TEXT PRIMARY KEY, at INTEGER NOT NULL, verifier TEXT NOT NULL, name TEXT NOT NULL,
     purpose TEXT NOT NULL, outcome TEXT NOT NULL, credentials TEXT NOT NULL,
@@ -79,7 +80,10 @@ def _connect(image: bytes | None) -> sqlite3.Connection:
     if image is not None:
         try:
             db.deserialize(image)
+            # deserialize() accepts any bytes; reading the schema is what finds a non-database
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError:
+            db.close()
             raise UnlockError() from None
     db.execute("PRAGMA foreign_keys = ON")
     version = db.execute("PRAGMA user_version").fetchone()[0]

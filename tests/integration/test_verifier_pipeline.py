@@ -191,14 +191,25 @@ async def test_revoked_or_suspended(scene: Scene, value: int, code: str) -> None
     assert_only_failure(await scene.verify(scene.present(held)), "status", code)
 
 
-async def test_status_list_is_cached_per_ttl_then_refetched(scene: Scene) -> None:
+async def test_a_revocation_counts_at_the_next_presentation(scene: Scene) -> None:
     held, idx = scene.issue()
-    assert (await scene.verify(scene.present(held))).ok
+    facts = RegistryClientFacts(scene.client)
+    assert (await scene.verify(scene.present(held), facts=facts)).ok
+    await scene.set_status(idx, 1)  # no time passes: the default facts fetch afresh
+    assert_only_failure(await scene.verify(scene.present(held), facts=facts), "status",
+                        "status.revoked")
+
+
+async def test_status_list_is_cached_when_asked_then_refetched(scene: Scene) -> None:
+    held, idx = scene.issue()
+    facts = RegistryClientFacts(scene.client, status_max_age=600)
+    assert (await scene.verify(scene.present(held), facts=facts)).ok
     await scene.set_status(idx, 1)
     scene.clock.advance(120)  # within the token's ttl (300 s): the cached list answers
-    assert (await scene.verify(scene.present(held))).ok
-    scene.clock.advance(200)
-    assert_only_failure(await scene.verify(scene.present(held)), "status", "status.revoked")
+    assert (await scene.verify(scene.present(held), facts=facts)).ok
+    scene.clock.advance(200)  # past the ttl: the registry's limit wins over ours
+    assert_only_failure(await scene.verify(scene.present(held), facts=facts), "status",
+                        "status.revoked")
 
 
 async def test_status_list_elsewhere_fails_closed(scene: Scene) -> None:
