@@ -16,7 +16,10 @@ wallet reads it. Nothing a wallet sends can make the service answer 500 or stop.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
@@ -29,7 +32,8 @@ from registry.web import (
 )
 from verifier import desk
 from verifier.context import VERIFIER
-from verifier.service import VerifierContext
+from verifier.errors import VerifierError
+from verifier.service import CHECKPOINT_SECONDS, VerifierContext
 
 __all__ = ["create_verifier_app"]
 
@@ -76,11 +80,31 @@ async def health(request: web.Request) -> web.Response:
     return json_response({"status": "ok", "did": ctx.did, "client_id": ctx.client_id,
                           "presets": [p.id for p in ctx.config.presets],
                           "registered": ctx.registration is not None,
-                          "sessions": len(ctx.sessions)})
+                          "sessions": len(ctx.sessions),
+                          "registry_checkpoint": ctx.checkpoint_error or "verified"})
 
 
 async def _close(app: web.Application) -> None:
     await app[VERIFIER].client.close()
+
+
+async def _checkpoints(app: web.Application) -> AsyncIterator[None]:
+    """Follow the registry's checkpoint (see ``VerifierContext.follow_checkpoint``)."""
+    ctx = app[VERIFIER]
+
+    async def follow() -> None:
+        while True:
+            await asyncio.sleep(CHECKPOINT_SECONDS)
+            try:
+                await ctx.follow_checkpoint()
+            except VerifierError as exc:
+                log.warning("registry checkpoint: %s", exc.detail)
+
+    task = asyncio.create_task(follow())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def create_verifier_app(ctx: VerifierContext, *, close_on_cleanup: bool = True
@@ -88,6 +112,7 @@ def create_verifier_app(ctx: VerifierContext, *, close_on_cleanup: bool = True
     """The aiohttp application of one verifier (call ``await ctx.prepare()`` first)."""
     app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware])
     app[VERIFIER] = ctx
+    app.cleanup_ctx.append(_checkpoints)
     if close_on_cleanup:
         app.on_cleanup.append(_close)
     router = app.router

@@ -47,6 +47,7 @@ from verifier.sessions import Session, Sessions
 __all__ = ["REQUEST_LIFETIME", "SessionError", "VerifierContext"]
 
 REQUEST_LIFETIME = 600
+CHECKPOINT_SECONDS = 30
 
 
 class SessionError(VerifierError):
@@ -78,6 +79,7 @@ class VerifierContext:
     sessions: Sessions
     clock: Callable[[], int] = field(default=lambda: int(time.time()))
     registration: dict[str, Any] | None = None
+    checkpoint_error: str | None = None
 
     @classmethod
     def build(cls, config: VerifierConfig, client: RegistryClient,
@@ -109,7 +111,23 @@ class VerifierContext:
                                 code="verifier.not_registered")
         check_presets(self.config.presets, registration)
         self.registration = registration
+        await self.follow_checkpoint()
         return registration
+
+    async def follow_checkpoint(self) -> None:
+        """Fetch the registry's checkpoint: witness quorum, and consistent with the last one.
+
+        Called at start (a registry whose checkpoint does not verify stops ``serve``) and
+        every :data:`CHECKPOINT_SECONDS` by the app, so that a fork or a rollback of the
+        registry is noticed (``/health`` reports it) rather than silently followed.
+        """
+        try:
+            await self.client.checkpoint()
+            self.checkpoint_error = None
+        except ClientError as exc:
+            self.checkpoint_error = f"{exc.code}: {exc.detail}"
+            raise VerifierError(f"the registry's checkpoint does not verify: {exc.detail}",
+                                code="verifier.registry") from None
 
     @property
     def purpose(self) -> dict[str, str]:

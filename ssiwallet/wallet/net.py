@@ -73,7 +73,10 @@ async def online(registry_url: str, *, genesis_hash: str | None, checkpoints: ob
     """Open a session and a registry client that keeps its checkpoint in the wallet.
 
     A wallet without a pinned genesis trusts the first one it sees and pins it
-    (``on_genesis``), so a different registry later is refused.
+    (``on_genesis``), so a different registry later is refused. Every flow starts by
+    fetching the node's checkpoint: it must carry the genesis' witness quorum and extend
+    the one the wallet verified last (a consistency proof), so a node can neither fork nor
+    roll back what this wallet has seen.
     """
     async with aiohttp.ClientSession() as session:
         registry = RegistryClient(registry_url, session=session, clock=clock,
@@ -81,4 +84,5 @@ async def online(registry_url: str, *, genesis_hash: str | None, checkpoints: ob
                                   checkpoint_store=checkpoints)  # type: ignore[arg-type]
         if genesis_hash is None:
             on_genesis((await registry.genesis()).hash)
+        await registry.checkpoint()
         yield Online(session, registry, is_loopback_url(registry_url))

@@ -214,3 +214,13 @@ async def test_a_diploma_issued_before_the_school_rotated_its_key_still_verifies
     assert result.accepted, result.reasons
     view = await world.desk.result(started["id"])
     assert view["result"]["ok"] is True
+
+
+async def test_the_verifier_follows_the_registry_checkpoint(world: World) -> None:
+    tracked = world.desk.ctx.client.tracked
+    assert tracked is not None  # fetched and verified at start
+    async with world.http.get(world.desk.url + "/health") as resp:
+        assert (await resp.json())["registry_checkpoint"] == "verified"
+    await world.reg.new_did("Nog een school")
+    await world.desk.ctx.follow_checkpoint()
+    assert world.desk.ctx.client.tracked.size > tracked.size  # extended, with a proof
