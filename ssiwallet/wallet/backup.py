@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ def export_tables(db: sqlite3.Connection) -> dict[str, list[dict[str, Any]]]:
 class Backup:
     wallet_id: str
     generation: int
-    tables: dict[str, list[dict[str, Any]]]
+    tables: dict[str, list[dict[str, Any]]] = field(repr=False)  # claims, holder keys
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,9 @@ def read_backup(path: Path, passphrase: str) -> Backup:
         obj = json.loads(payload)
     except ValueError:
         raise UnlockError() from None
-    if not isinstance(obj, dict) or obj.get("format") != BACKUP_FORMAT:
-        raise WalletFormatError(f"backup format {obj.get('format')!r} is not supported "
+    found = obj.get("format") if isinstance(obj, dict) else None
+    if found != BACKUP_FORMAT:
+        raise WalletFormatError(f"backup format {found!r} is not supported "
                                 f"(this Keten reads {BACKUP_FORMAT})")
     tables = obj.get("tables")
     if not isinstance(tables, dict) or set(tables) != set(TABLES) or not all(
@@ -99,9 +100,12 @@ def read_backup(path: Path, passphrase: str) -> Backup:
 
 
 def _insert(db: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> int:
+    columns = {c[1] for c in db.execute(f"PRAGMA table_info({table})")}
     added = 0
     for row in rows:
         names = list(row)
+        if not columns.issuperset(names):  # names go into the SQL text: columns only
+            raise ValueError(f"a row of {table} has fields that are not its columns")
         values = [base64.b64decode(row[n]) if (table, n) in _BLOBS else row[n] for n in names]
         cursor = db.execute(
             f"INSERT OR IGNORE INTO {table} ({', '.join(names)}) "  # noqa: S608

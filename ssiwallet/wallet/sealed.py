@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nacl.exceptions
@@ -107,7 +107,7 @@ class Keys:
     kdf: KdfParams
     salt: bytes
     wrapped: bytes
-    data_key: bytes
+    data_key: bytes = field(repr=False)
 
     @classmethod
     def new(cls, passphrase: str, kdf: KdfParams) -> Keys:

@@ -78,6 +78,9 @@ def default_home() -> Path:
 def _connect(image: bytes | None) -> sqlite3.Connection:
     db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
     if image is not None:
+        if not image:  # a sealed empty payload: no database at all
+            db.close()
+            raise UnlockError()
         try:
             db.deserialize(image)
             # deserialize() accepts any bytes; reading the schema is what finds a non-database
@@ -153,6 +156,8 @@ class Store:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """Apply a change under the lock; it is on disk when the block exits normally."""
         with self._locked():
+            for stale in self.home.glob(f".{WALLET_FILE}.*.tmp"):  # a save killed mid-way
+                stale.unlink(missing_ok=True)
             self._refresh()
             self._db.execute("BEGIN IMMEDIATE")
             try:

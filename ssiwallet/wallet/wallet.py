@@ -81,6 +81,10 @@ class Wallet:
                clock: Callable[[], int] | None = None) -> Wallet:
         return cls(Store.unlock(home, passphrase), clock=clock)
 
+    def close(self) -> None:
+        """Drop the in-memory database (the file is always up to date)."""
+        self.store.close()
+
     # ------------------------------------------------------------------ settings
     def setting(self, key: str) -> str | None:
         row = self.store.read().execute("SELECT value FROM settings WHERE key = ?",
@@ -100,6 +104,8 @@ class Wallet:
         Changing the registry forgets the old pin and checkpoint.
         """
         url = url.rstrip("/")
+        if url == self.registry_url and (genesis_hash or None) in (None, self.setting("genesis")):
+            return  # unchanged: keep the pin and the checkpoint
         with self.store.transaction() as db:
             db.execute("DELETE FROM settings WHERE key IN ('genesis', 'checkpoint')")
             db.execute("INSERT OR REPLACE INTO settings VALUES ('registry', ?)", (url,))
@@ -130,7 +136,7 @@ class Wallet:
 
     def history(self) -> list[HistoryEntry]:
         """Every answer given to a verifier, newest first."""
-        rows = self.store.read().execute(rec.HISTORY_SQL + " ORDER BY at DESC, id")
+        rows = self.store.read().execute(rec.HISTORY_SQL + " ORDER BY at DESC, rowid DESC")
         return [rec.history_from_row(r) for r in rows]
 
     def copies(self, credential_id: str) -> list[rec.CopyRow]:

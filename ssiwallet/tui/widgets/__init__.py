@@ -1,0 +1,1 @@
+"""Widgets of the wallet's TUI that more than one screen uses."""

@@ -1,0 +1,1 @@
+"""Tests of the wallet's terminal interface: flows against real services, and snapshots."""

@@ -1,0 +1,1 @@
+"""Unit tests of the holder wallet's sealed store (ssiwallet/wallet)."""
