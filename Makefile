@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench screenshots clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -24,6 +24,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
+
+screenshots: $(STAMP)
+	$(BIN)/python -m pytest -q tests/tui/test_tui_snapshots.py tests/integration/test_verifier_desk_browser.py
+	$(BIN)/python -m tests.readme_images
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
