@@ -55,6 +55,8 @@ def keep(world: World, home: Path) -> None:
               f"{issuer.admin_token})")
     print("Start a session at a desk, copy its openid4vp:// link into the wallet's "
           "present screen (p), and watch the desk.", flush=True)
+    # blocked only now: the services started above must not inherit a blocked SIGTERM
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     signal.sigwait({signal.SIGINT, signal.SIGTERM})
 
 
@@ -67,8 +69,6 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.dir.resolve()
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    if args.keep:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     stack = Stack(workdir)
     try:
         chapter("0. Setting up: a registry consortium, three issuers, two verifiers")
@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep:
             keep(world, home)
         return 0
+    except KeyboardInterrupt:
+        return 130
     except (DemoFailure, SsiError) as exc:
         print(f"\nDEMO FAILED: {exc}\n(logs in {stack.logs})", file=sys.stderr)
         return 1
