@@ -8,11 +8,8 @@ shape, ``{"error": code, "detail": …}`` (plus ``problems`` for refused claims)
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hmac
 import logging
-from collections.abc import AsyncIterator
 
 from aiohttp import web
 
@@ -22,6 +19,7 @@ from issuer.errors import AccessError, AdminAuthError, IssuerError
 from issuer.metadata import authorization_server_metadata, credential_issuer_metadata
 from registry.web import (
     MAX_BODY,
+    every,
     form_body,
     json_body,
     json_response,
@@ -160,24 +158,10 @@ async def admin_set_status(request: web.Request) -> web.Response:
     return json_response(record.to_json())
 
 
-@contextlib.asynccontextmanager
-async def _sweeper(app: web.Application) -> AsyncIterator[None]:
-    """Forget the claims of expired offers once a minute (and once at start)."""
+async def _expire_offers(app: web.Application) -> None:
+    """Forget the claims of expired offers (once a minute, and once at start)."""
     ctx = app[ISSUER]
-
-    async def sweep() -> None:
-        while True:
-            try:
-                ctx.store.expire_offers(ctx.clock())
-            except Exception:  # a full disk must not stop the service; logged, retried
-                log.exception("expiring offers failed")
-            await asyncio.sleep(SWEEP_SECONDS)
-
-    task = asyncio.create_task(sweep())
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    ctx.store.expire_offers(ctx.clock())
 
 
 async def _close(app: web.Application) -> None:
@@ -190,7 +174,7 @@ def create_issuer_app(ctx: IssuerContext, *, close_on_cleanup: bool = True
     """The aiohttp application of one issuer."""
     app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware])
     app[ISSUER] = ctx
-    app.cleanup_ctx.append(_sweeper)
+    app.cleanup_ctx.append(every(SWEEP_SECONDS, _expire_offers, at_start=True))
     if close_on_cleanup:
         app.on_cleanup.append(_close)
     router = app.router

@@ -334,7 +334,8 @@ class RegistryClient(TrustedTransport):
         """The verified status list token at ``uri``, cached until ``ttl`` (never past ``exp``).
 
         ``max_age`` caps the cache for this call: a verifier that wants a revocation to count
-        at the very next presentation passes 0 (a fresh token every time). Only ``<base_url>/status/<list id>`` is fetched, rebuilt from the id, so a credential
+        at the very next presentation passes 0 (a fresh token every time). Only
+        ``<base_url>/status/<list id>`` is fetched, rebuilt from the id, so a credential
         cannot make the client request an arbitrary URL.
         """
         list_id = self._status_list_id(uri)

@@ -9,10 +9,11 @@ an opaque 500 that is logged here and never shows a traceback to the client.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -166,3 +167,35 @@ def protocol_error_middleware(oauth_paths: frozenset[str], *,
             return error_response("internal", "internal error", 500)
 
     return middleware
+
+
+CleanupContext = Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]
+
+
+def every(seconds: float, step: Callable[[web.Application], Awaitable[None]], *,
+          at_start: bool) -> CleanupContext:
+    """A ``cleanup_ctx`` entry running ``step(app)`` every ``seconds`` while the app runs.
+
+    ``step`` is expected to log its own failures; one that raises anyway is logged here and
+    the loop goes on, since a background chore must never stop the service.
+    """
+
+    @contextlib.asynccontextmanager
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        async def loop() -> None:
+            if not at_start:
+                await asyncio.sleep(seconds)
+            while True:
+                try:
+                    await step(app)
+                except Exception:  # logged and retried at the next round
+                    log.exception("background task %s failed", step.__name__)
+                await asyncio.sleep(seconds)
+
+        task = asyncio.create_task(loop())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return context

@@ -8,23 +8,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from ssiwallet.holder.present import Plan
-from ssiwallet.wallet.records import CredentialCard, HistoryEntry
+from ssiwallet.wallet.records import CredentialCard, HistoryEntry, flatten
 
 __all__ = ["card_detail", "card_table", "consent_text", "history_text", "when"]
 
 
 def when(ts: int | None) -> str:
     return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
-
-
-def _flat(value: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[tuple[str | int, ...],
-                                                                        Any]]:
-    if isinstance(value, dict) and value:
-        return [p for k, v in value.items() for p in _flat(v, (*prefix, k))]
-    return [(prefix, value)]
 
 
 def card_table(cards: Sequence[CredentialCard], now: int) -> str:
@@ -50,7 +42,7 @@ def card_detail(card: CredentialCard, now: int) -> str:
              f"  issued      {when(card.iat)}    expires {when(card.exp)}",
              f"  checked     {when(card.checked_at)}",
              f"  copies      {card.copies_left} unused of {card.copies_total}", "", "Claims:"]
-    flat = _flat(card.claims)
+    flat = flatten(card.claims)
     width = max((len(card.claim_label(p)) for p, _ in flat), default=0)
     lines += [f"  {card.claim_label(p).ljust(width)}  {v}" for p, v in flat]
     return "\n".join(lines)

@@ -16,15 +16,13 @@ wallet reads it. Nothing a wallet sends can make the service answer 500 or stop.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from registry.web import (
     MAX_BODY,
+    every,
     form_body,
     json_body,
     json_response,
@@ -88,23 +86,12 @@ async def _close(app: web.Application) -> None:
     await app[VERIFIER].client.close()
 
 
-async def _checkpoints(app: web.Application) -> AsyncIterator[None]:
+async def _follow_checkpoint(app: web.Application) -> None:
     """Follow the registry's checkpoint (see ``VerifierContext.follow_checkpoint``)."""
-    ctx = app[VERIFIER]
-
-    async def follow() -> None:
-        while True:
-            await asyncio.sleep(CHECKPOINT_SECONDS)
-            try:
-                await ctx.follow_checkpoint()
-            except VerifierError as exc:
-                log.warning("registry checkpoint: %s", exc.detail)
-
-    task = asyncio.create_task(follow())
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    try:
+        await app[VERIFIER].follow_checkpoint()
+    except VerifierError as exc:
+        log.warning("registry checkpoint: %s", exc.detail)
 
 
 def create_verifier_app(ctx: VerifierContext, *, close_on_cleanup: bool = True
@@ -112,7 +99,7 @@ def create_verifier_app(ctx: VerifierContext, *, close_on_cleanup: bool = True
     """The aiohttp application of one verifier (call ``await ctx.prepare()`` first)."""
     app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware])
     app[VERIFIER] = ctx
-    app.cleanup_ctx.append(_checkpoints)
+    app.cleanup_ctx.append(every(CHECKPOINT_SECONDS, _follow_checkpoint, at_start=False))
     if close_on_cleanup:
         app.on_cleanup.append(_close)
     router = app.router

@@ -8,14 +8,13 @@ screen, and so that no screen ever formats an exception on its own (a traceback 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from rich.text import Text
 
-from ssiwallet.core.credtypes import REGISTRY
-from ssiwallet.errors import CredentialTypeError, SsiError, UnlockError
-from ssiwallet.wallet.records import CredentialCard
+from ssiwallet.errors import SsiError, UnlockError
+from ssiwallet.wallet.records import CredentialCard, flatten, type_claim_label, type_label
 
 __all__ = ["STATE_STYLE", "UNLOCK_FAILED", "accreditation", "claim_label", "day", "flatten",
            "path_text", "problem", "retention", "show_value", "state_text", "type_name",
@@ -80,10 +79,8 @@ def accreditation(accredited: bool) -> Text:
     return Text(" NOT accredited ", style="bold white on red")
 
 
-def type_name(vct: str, lang: str = "en") -> str:
-    """The credential type's name for a ``vct`` alone (when no card is at hand)."""
-    known = REGISTRY.get(vct)
-    return known.name.get(lang, known.name["en"]) if known else vct
+type_name = type_label
+"""The credential type's name for a ``vct`` alone (when no card is at hand)."""
 
 
 def path_text(path: Sequence[str | int]) -> str:
@@ -97,32 +94,7 @@ def claim_label(vct: str, path: Sequence[str | int], cards: Sequence[CredentialC
     for card in cards:
         if card.vct == vct:
             return card.claim_label(path, lang)
-    known = REGISTRY.get(vct)
-    if known is not None:
-        try:
-            return known.label([str(p) for p in path], lang)
-        except CredentialTypeError:
-            pass
-    return path_text(path)
-
-
-def flatten(claims: Mapping[str, Any], prefix: tuple[str | int, ...] = ()
-            ) -> list[tuple[tuple[str | int, ...], Any]]:
-    """Every leaf claim with its path; nested objects (the address) become one row each."""
-    rows: list[tuple[tuple[str | int, ...], Any]] = []
-    for key, value in claims.items():
-        path = (*prefix, key)
-        if isinstance(value, Mapping) and value:
-            rows.extend(flatten(value, path))
-        elif isinstance(value, list) and any(isinstance(v, Mapping) for v in value):
-            for index, item in enumerate(value):
-                if isinstance(item, Mapping):
-                    rows.extend(flatten(item, (*path, index)))
-                else:
-                    rows.append(((*path, index), item))
-        else:
-            rows.append((path, value))
-    return rows
+    return type_claim_label(vct, path, lang)
 
 
 def show_value(value: Any) -> str:

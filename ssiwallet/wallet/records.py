@@ -16,8 +16,8 @@ from typing import Any
 from ssiwallet.core.credtypes import REGISTRY
 from ssiwallet.core.keys import Ed25519PrivateKey
 
-__all__ = ["CopyRow", "CredentialCard", "HistoryEntry", "card_from_row", "history_from_row",
-           "label"]
+__all__ = ["CopyRow", "CredentialCard", "HistoryEntry", "card_from_row", "flatten",
+           "history_from_row", "label", "type_claim_label", "type_label"]
 
 STATES = ("valid", "suspended", "revoked", "expired", "unknown")
 
@@ -30,6 +30,40 @@ def label(display: Sequence[Mapping[str, Any]], lang: str = "en", default: str =
         if isinstance(name, str) and name:
             return name
     return default
+
+
+def type_label(vct: str, lang: str = "en") -> str:
+    """The name Keten gives a credential type (the ``vct`` itself for a foreign type)."""
+    known = REGISTRY.get(vct)
+    return known.name.get(lang, known.name["en"]) if known else vct
+
+
+def type_claim_label(vct: str, path: Sequence[str | int], lang: str = "en") -> str:
+    """The label Keten's type gives a claim path, else the dotted path itself."""
+    known = REGISTRY.get(vct)
+    key = tuple(map(str, path))
+    if known is not None and key in known.claim_labels:
+        return known.label(key, lang)
+    return ".".join(key)
+
+
+def flatten(claims: Mapping[str, Any], prefix: tuple[str | int, ...] = ()
+            ) -> list[tuple[tuple[str | int, ...], Any]]:
+    """Every leaf claim with its path; nested objects (the address) become one row each."""
+    rows: list[tuple[tuple[str | int, ...], Any]] = []
+    for key, value in claims.items():
+        path = (*prefix, key)
+        if isinstance(value, Mapping) and value:
+            rows.extend(flatten(value, path))
+        elif isinstance(value, list) and any(isinstance(v, Mapping) for v in value):
+            for index, item in enumerate(value):
+                if isinstance(item, Mapping):
+                    rows.extend(flatten(item, (*path, index)))
+                else:
+                    rows.append(((*path, index), item))
+        else:
+            rows.append((path, value))
+    return rows
 
 
 @dataclass(frozen=True)
@@ -61,9 +95,7 @@ class CredentialCard:
         return self.status
 
     def type_name(self, lang: str = "en") -> str:
-        known = REGISTRY.get(self.vct)
-        default = known.name.get(lang, known.name["en"]) if known else self.vct
-        return label(self.display.get("credential", []), lang, default)
+        return label(self.display.get("credential", []), lang, type_label(self.vct, lang))
 
     def claim_label(self, path: Sequence[str | int], lang: str = "en") -> str:
         """The issuer's label for a claim path, else the path itself."""
@@ -72,11 +104,7 @@ class CredentialCard:
                 found = label(entry.get("display", []), lang)
                 if found:
                     return found
-        known = REGISTRY.get(self.vct)
-        key = tuple(map(str, path))
-        if known is not None and key in known.claim_labels:
-            return known.label(key, lang)
-        return ".".join(key)
+        return type_claim_label(self.vct, path, lang)
 
     def to_json(self, now: int, *, claims: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -57,6 +57,7 @@ from ssiwallet.wallet.sealed import (
 from ssiwallet.wallet.store import LOCK_FILE, WALLET_FILE, Store
 from ssiwallet.wallet.wallet import Wallet
 from tests.adversarial.wallet_child import CANARY, copy_row, credential_row
+from tests.unit.wallet.faults import half_writing_fdopen
 
 REPO = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("wallet_child.py")
@@ -291,23 +292,8 @@ def crash_at(monkeypatch: pytest.MonkeyPatch, step: str, code: int) -> None:
     def fail(*args: object, **kw: object) -> Any:
         raise OSError(code, os.strerror(code))
 
-    real_open, real_fdopen, real_fsync = os.open, os.fdopen, os.fsync
+    real_open, real_fsync = os.open, os.fsync
     fsyncs: list[int] = []
-
-    class HalfWrite:  # the disk fills up half-way through the temporary file
-        def __init__(self, fd: int, mode: str) -> None:
-            self.f = real_fdopen(fd, mode)
-
-        def __enter__(self) -> HalfWrite:
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            self.f.close()
-
-        def write(self, data: bytes) -> None:
-            self.f.write(data[: len(data) // 2])
-            self.f.flush()
-            fail()
 
     def fsync(fd: int) -> None:  # the first fsync is the file's, the second the directory's
         fsyncs.append(fd)
@@ -319,7 +305,7 @@ def crash_at(monkeypatch: pytest.MonkeyPatch, step: str, code: int) -> None:
         monkeypatch.setattr(os, "open", lambda p, *a, **k: fail() if str(p).endswith(".tmp")
                             else real_open(p, *a, **k))
     elif step == "write":
-        monkeypatch.setattr(os, "fdopen", HalfWrite)
+        monkeypatch.setattr(os, "fdopen", half_writing_fdopen(fail))  # disk full
     elif step == "rename":  # between the write and the rename
         monkeypatch.setattr(os, "replace", fail)
     else:

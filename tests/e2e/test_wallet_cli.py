@@ -17,12 +17,11 @@ from typing import Any
 
 import pytest
 
+from tests.integration.test_verifier_service import IDENTITY
+
 pytestmark = pytest.mark.asyncio
 
 PASS = "zeven kleine geitjes"
-IDENTITY = {"given_name": "Noor", "family_name": "Bakker", "birthdate": "2000-05-17",
-            "address": {"street_address": "Korenmarkt 3", "postal_code": "9000",
-                        "locality": "Gent", "country": "BE"}}
 
 
 async def wallet(home: Path, *args: str, json_out: bool = True, env: dict[str, str] | None = None,

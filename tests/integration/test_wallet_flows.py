@@ -15,16 +15,9 @@ from ssiwallet.core.sdjwt import parse
 from ssiwallet.errors import Oid4vciError, WalletError
 from ssiwallet.wallet.sealed import FAST_KDF
 from ssiwallet.wallet.wallet import Wallet
+from tests.integration.test_verifier_service import DIPLOMA, IDENTITY
 
 pytestmark = pytest.mark.asyncio
-
-IDENTITY = {"given_name": "Noor", "family_name": "Bakker", "birthdate": "2000-05-17",
-            "address": {"street_address": "Korenmarkt 3", "postal_code": "9000",
-                        "locality": "Gent", "country": "BE"}}
-DIPLOMA = {"holder_name": "Noor Bakker", "title": "Master in de rechten", "eqf_level": 7,
-           "field_of_study": "Rechten", "awarded_on": "2024-07-01",
-           "institution": "Universiteit Gent"}
-
 
 @dataclass
 class World:

@@ -33,6 +33,7 @@ from ssiwallet.wallet.sealed import (
     write_atomic,
 )
 from ssiwallet.wallet.store import Store
+from tests.unit.wallet.faults import half_writing_fdopen
 
 PASS = "correct horse battery staple"
 NONCE = nacl.secret.SecretBox.NONCE_SIZE
@@ -286,29 +287,12 @@ def test_write_atomic_failure_leaves_old_file_and_no_temp(
     def boom(*args: object, **kw: object) -> None:
         raise OSError(28, "No space left on device")
 
-    real_fdopen = os.fdopen
-
-    class FailingFile:
-        def __init__(self, fd: int, mode: str) -> None:
-            self.f = real_fdopen(fd, mode)
-
-        def __enter__(self) -> FailingFile:
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            self.f.close()
-
-        def write(self, data: bytes) -> None:
-            self.f.write(data[: len(data) // 2])
-            self.f.flush()
-            boom()
-
     if step == "open":
         real_open = os.open
         monkeypatch.setattr(os, "open", lambda p, *a: boom() if str(p).endswith(".tmp")
                             else real_open(p, *a))
     elif step == "write":
-        monkeypatch.setattr(os, "fdopen", FailingFile)
+        monkeypatch.setattr(os, "fdopen", half_writing_fdopen(boom))
     else:
         monkeypatch.setattr(os, step, boom)
     with pytest.raises(OSError) as err:

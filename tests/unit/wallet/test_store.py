@@ -144,7 +144,7 @@ def test_failing_transaction_changes_neither_disk_nor_memory(store: Store) -> No
                                               store.generation)
 
     class Refused(Exception):
-        pass
+        """What the transaction's body raises."""
 
     with pytest.raises(Refused):
         with store.transaction() as db:
