@@ -1,4 +1,4 @@
-"""Shared test helpers: where the independent test vectors live."""
+"""Shared test helpers: where the independent test vectors live (inside this repository)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,11 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-VECTORS = SHARED / "vectors"
-SPECS = SHARED / "specs"
-ARTIFACTS = REPO / "tests" / "artifacts"
+from tests.support.paths import ARTIFACTS, REPO, SPECS, VECTORS
+
+__all__ = ["ARTIFACTS", "REPO", "SPECS", "VECTORS"]
 
 
 @pytest.fixture(scope="session")
 def vectors() -> Path:
-    if not VECTORS.is_dir():  # the shared folder is part of every checkout's workspace
-        pytest.fail(f"test vectors not found at {VECTORS}")
     return VECTORS

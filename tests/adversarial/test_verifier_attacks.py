@@ -22,7 +22,6 @@ import json
 import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -40,6 +39,7 @@ from ssiwallet.core.sdjwt import make_disclosure, parse, parse_disclosure, rando
 from ssiwallet.core.sdjwt.disclosure import digest
 from ssiwallet.holder.present import prepare, send
 from ssiwallet.holder.receive import ReceivedCredential, fetch_offer, receive
+from tests.support.paths import VECTORS
 
 pytestmark = pytest.mark.asyncio
 P = pytest.param
@@ -50,7 +50,7 @@ IDENTITY = {"given_name": "Noor", "family_name": "Bakker", "birthdate": "2000-05
 AGE = "age_over_18"
 FORM = "application/x-www-form-urlencoded"
 DROP = object()
-VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "vectors"
+
 ED25519_ORDER = 2**252 + 27742317777372353535851937790883648493
 B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 ATTACKER = Ed25519PrivateKey.generate()

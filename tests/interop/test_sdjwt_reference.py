@@ -48,7 +48,7 @@ AUD = "https://verifier.example.org"
 NONCE = "n-0S6_WzA2Mj"
 VCT = "https://credentials.example.org/pid"
 
-# ---------------------------------------------------------------- the shared claim set
+# ---------------------------------------------------------------- the common claim set
 
 #: Plain, nested, recursive and array-element disclosures, and non-ASCII / non-string data.
 CLAIMS: dict[Any, Any] = {

@@ -29,6 +29,7 @@ from ssiwallet.core.dcql_match import (
     select,
 )
 from ssiwallet.errors import DcqlError, InputError
+from tests.support.paths import VECTORS as VECTOR_ROOT
 
 
 def _repo_root() -> Path:
@@ -38,7 +39,7 @@ def _repo_root() -> Path:
     raise RuntimeError("repository root not found")
 
 
-VECTORS = _repo_root().parent / "shared" / "vectors" / "dcql"
+VECTORS = VECTOR_ROOT / "dcql"
 VECTOR_FILES = sorted(VECTORS.glob("*.json"))
 
 IDENTITY = "https://credentials.example.com/identity_credential"

@@ -25,11 +25,11 @@ from ssiwallet.core.didkey import (
 )
 from ssiwallet.core.keys import Ed25519PrivateKey, Ed25519PublicKey
 from ssiwallet.errors import DidError
+from tests.support.paths import VECTORS as VECTOR_ROOT
 
 REPO = Path(__file__).resolve().parents[3]
-SHARED = REPO.parent / "shared"
 VECTORS: dict[str, dict[str, Any]] = json.loads(
-    (SHARED / "vectors" / "did-key" / "ed25519-x25519.json").read_text(encoding="utf-8"))
+    (VECTOR_ROOT / "did-key" / "ed25519-x25519.json").read_text(encoding="utf-8"))
 
 SEED0_DID = "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
 SEED0_ID = SEED0_DID.removeprefix("did:key:")

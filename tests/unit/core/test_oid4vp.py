@@ -20,6 +20,7 @@ from ssiwallet.core import oid4vp, strictjson
 from ssiwallet.core.b64 import b64u_encode
 from ssiwallet.core.keys import Ed25519PrivateKey, P256PrivateKey, PrivateKey
 from ssiwallet.errors import SsiError
+from tests.support.paths import SPECS, VECTORS
 
 
 def _repo_root() -> Path:
@@ -29,7 +30,7 @@ def _repo_root() -> Path:
     raise RuntimeError("repository root not found")
 
 
-SHARED = _repo_root().parent / "shared"
+
 DID = "did:keten:" + base58.b58encode(bytes(range(16))).decode()
 OTHER_DID = "did:keten:" + base58.b58encode(bytes(range(1, 17))).decode()
 CLIENT_ID = "decentralized_identifier:" + DID
@@ -390,7 +391,7 @@ def test_builder_refusals(changes: dict[str, Any], code: str) -> None:
 
 
 def _spec_json_after(marker: str) -> dict[str, Any]:
-    text = (SHARED / "specs" / "openid4vp-1_0.md").read_text(encoding="utf-8")
+    text = (SPECS / "openid4vp-1_0.md").read_text(encoding="utf-8")
     found = re.search(re.escape(marker) + r"\s*```json\n(.*?)\n```", text, re.DOTALL)
     assert found is not None, f"example after {marker!r} not found in the spec"
     value: dict[str, Any] = json.loads(found.group(1))
@@ -417,13 +418,13 @@ def test_spec_example_payload_shape_parses_once_made_keten() -> None:
 
 def test_spec_direct_post_example_shape_with_the_simple_dcql_vector() -> None:
     """§8.2's direct_post request object, with the spec's ``simple.json`` DCQL example."""
-    text = (SHARED / "specs" / "openid4vp-1_0.md").read_text(encoding="utf-8")
+    text = (SPECS / "openid4vp-1_0.md").read_text(encoding="utf-8")
     section = text[text.index('## Response Mode "direct_post"'):]
     found = re.search(r"```json\n(\{.*?\})\n```", section, re.DOTALL)
     assert found is not None
     example = json.loads(found.group(1).replace('"dcql_query": {...}', '"dcql_query": {}'))
     assert example["response_mode"] == "direct_post"
-    simple = json.loads((SHARED / "vectors" / "dcql" / "simple.json").read_text())
+    simple = json.loads((VECTORS / "dcql" / "simple.json").read_text())
     example.update(client_id=CLIENT_ID, dcql_query=simple, state=STATE,
                    aud="https://self-issued.me/v2", iat=NOW, exp=NOW + 60)
     obj = oid4vp.parse_request_object(signed(body=example))

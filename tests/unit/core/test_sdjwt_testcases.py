@@ -16,9 +16,9 @@ from ssiwallet.core import sdjwt
 from ssiwallet.core.keys import private_key_from_jwk
 from ssiwallet.core.sdjwt import SD
 from ssiwallet.core.sdjwt.issuer import add_signature
+from tests.support.paths import VECTORS
 
-CASES_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "vectors" / \
-    "sd-jwt-python-testcases"
+CASES_DIR = VECTORS / "sd-jwt-python-testcases"
 CASES = sorted(p.parent.name for p in CASES_DIR.glob("*/specification.yml"))
 NOW = 1683000000 + 3600
 

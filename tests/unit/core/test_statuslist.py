@@ -29,11 +29,12 @@ from ssiwallet.core.statuslist import (
     verify_status_list_token,
 )
 from ssiwallet.errors import JoseError, StatusListError
+from tests.support.paths import SPECS
+from tests.support.paths import VECTORS as VECTOR_ROOT
 
 REPO = Path(__file__).resolve().parents[3]
-SHARED = REPO.parent / "shared"
-VECTORS = SHARED / "vectors" / "status-list"
-SPEC = SHARED / "specs" / "token-status-list.md"
+VECTORS = VECTOR_ROOT / "status-list"
+SPEC = SPECS / "token-status-list.md"
 VECTOR_FILES = sorted(VECTORS.glob("*.md"))
 SPEC_LIST_SIZE = 1 << 20  # "All examples are initialized with a size of 2^20 entries."
 

@@ -17,11 +17,11 @@ from ssiwallet.core import jws
 from ssiwallet.core.b64 import b64u_encode
 from ssiwallet.core.keys import Ed25519PrivateKey, Ed25519PublicKey, public_key_from_jwk
 from ssiwallet.errors import JoseError
+from tests.support.paths import VECTORS
 
 REPO = Path(__file__).resolve().parents[3]
-SHARED = REPO.parent / "shared"
 WYCHEPROOF: dict[str, Any] = json.loads(
-    (SHARED / "vectors" / "wycheproof" / "ed25519_test.json").read_text(encoding="utf-8"))
+    (VECTORS / "wycheproof" / "ed25519_test.json").read_text(encoding="utf-8"))
 
 # Ed25519 group order L (RFC 8032 §5.1).
 ED25519_ORDER = 2**252 + 27742317777372353535851937790883648493

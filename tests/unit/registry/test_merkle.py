@@ -1,6 +1,6 @@
 """RFC 6962 / RFC 9162 Merkle hashing, proofs and verifiers (registry/merkle.py).
 
-The transparency-dev testdata (shared/vectors/merkle/) is the independent reference: every
+The transparency-dev testdata (tests/vectors/merkle/) is the independent reference: every
 file is one named case, accepted or rejected as its ``wantErr`` says. Our own provers are
 then checked against our verifiers exhaustively for small trees, and Hypothesis tampers
 with proofs to show that any change is caught.
@@ -31,9 +31,10 @@ from registry.merkle import (
     verify_inclusion,
 )
 from ssiwallet.errors import SsiError
+from tests.support.paths import VECTORS
 
 REPO = Path(__file__).resolve().parents[3]
-MERKLE = REPO.parent / "shared" / "vectors" / "merkle"
+MERKLE = VECTORS / "merkle"
 
 # The eight leaves of the RFC 6962 reference tests (certificate-transparency), from which
 # the transparency-dev testdata is built, and the roots MTH(D[0:n]) for n = 1..8.

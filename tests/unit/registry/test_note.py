@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -37,8 +36,7 @@ from registry.note import (
     sign_note,
 )
 from ssiwallet.core.keys import Ed25519PrivateKey
-
-SPECS = Path(__file__).resolve().parents[4] / "shared" / "specs"
+from tests.support.paths import SPECS
 
 # c2sp.org/signed-note, "Verifier keys / Example": a real key and a note it verifies.
 SPEC_VKEY = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"

@@ -34,8 +34,7 @@ from registry.witness import (
     parse_add_checkpoint,
 )
 from ssiwallet.core.keys import Ed25519PrivateKey
-
-SPECS = Path(__file__).resolve().parents[4] / "shared" / "specs"
+from tests.support.paths import SPECS
 
 # c2sp.org/tlog-witness, add-checkpoint "Example request body" (unindented).
 SPEC_REQUEST = (

@@ -13,9 +13,10 @@ import pytest
 from ssiwallet.core import sdjwt
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.core.vc import issue_vc
+from tests.support.paths import SPECS
 from verifier.cli import main
 
-SPEC = Path(__file__).resolve().parents[3].parent / "shared" / "specs" / "rfc9901-sd-jwt.txt"
+SPEC = SPECS / "rfc9901-sd-jwt.txt"
 RFC_ISSUER_JWK = {"kty": "EC", "crv": "P-256",
                   "x": "b28d4MwZMjw8-00CG4xfnn9SLMVMM19SlqZpVb_uNtQ",
                   "y": "Xv5zWwuoaTgdS6hV43yI6gBwTnjukmFQQnJ_kCxzqk8"}

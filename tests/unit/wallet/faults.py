@@ -1,4 +1,4 @@
-"""Fault injection shared by the wallet's storage tests: a disk that fills up mid-write."""
+"""Fault injection used by the wallet's storage tests: a disk that fills up mid-write."""
 
 from __future__ import annotations
 
