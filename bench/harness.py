@@ -1,7 +1,7 @@
-"""Timing and reporting shared by all benchmarks.
+"""Timing and reporting used by all benchmarks.
 
 Each workload runs in rounds interleaved with its peers, and the best round counts: on a
-shared two-core machine the best round is the one least disturbed by other processes,
+busy two-core machine the best round is the one least disturbed by other processes,
 and interleaving exposes every workload to the same conditions.
 """
 

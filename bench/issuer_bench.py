@@ -36,10 +36,10 @@ from issuer.http import create_issuer_app
 from issuer.registry_link import RegistryLink
 from issuer.store import IssuerStore
 from registry.author import Controller, genesis_block, save_controller
-from registry.client import RegistryClient, TrustPolicy
-from registry.node import Node
-from registry.service import ServiceOptions, build_app
-from registry.storage import SqliteStorage, StoredBlock
+from registry.client.client import RegistryClient, TrustPolicy
+from registry.node.app import ServiceOptions, build_app
+from registry.node.node import Node
+from registry.node.storage import SqliteStorage, StoredBlock
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.core.oid4vci import PRE_AUTH_GRANT, make_proof, parse_offer_uri
 

@@ -44,15 +44,15 @@ from aiohttp import web
 
 from bench.harness import Row, ops_per_second
 from registry.author import Controller, genesis_block
-from registry.block import make_header, parse_header
-from registry.chain import Chain
-from registry.merkle import leaf_hash
-from registry.node import Node, replay
-from registry.resolve import resolve
-from registry.service import ServiceOptions, build_app
-from registry.storage import MemoryStorage, SqliteStorage, Storage, StoredBlock
-from registry.tree import MerkleTree
-from registry.tx import parse_tx
+from registry.ledger.block import make_header, parse_header
+from registry.ledger.chain import Chain
+from registry.ledger.resolve import resolve
+from registry.ledger.tx import parse_tx
+from registry.node.app import ServiceOptions, build_app
+from registry.node.node import Node, replay
+from registry.node.storage import MemoryStorage, SqliteStorage, Storage, StoredBlock
+from registry.tlog.merkle import leaf_hash
+from registry.tlog.tree import MerkleTree
 from ssiwallet.core import strictjson
 from ssiwallet.core.keys import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -526,7 +526,7 @@ def run(quick: bool = False) -> list[Row]:
             return lambda: resolve(state, next(dids), None, now)
 
         local = ops_per_second([resolver(p) for p in prefixes], rounds=rounds)
-        # Shorter, more numerous rounds: a best of many resists a noisy shared machine.
+        # Shorter, more numerous rounds: a best of many resists a noisy machine.
         http = asyncio.run(_resolutions(load, prefixes, 2 * rounds, load.seconds / 2, storage))
         storage.close()
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -37,11 +36,12 @@ from issuer.http import create_issuer_app
 from issuer.registry_link import RegistryLink
 from issuer.store import IssuerStore
 from registry.author import Controller, load_controller, save_controller
-from registry.cli_common import Command, run_command
-from registry.client import RegistryClient, TrustPolicy
-from registry.web import serve_forever
+from registry.client.client import RegistryClient, TrustPolicy
 from ssiwallet.core import strictjson
 from ssiwallet.errors import SsiError
+from ssiwallet.infra.cli import Command, run_command
+from ssiwallet.infra.files import create_exclusive
+from ssiwallet.infra.web import serve_forever
 
 __all__ = ["main"]
 
@@ -56,9 +56,8 @@ def _client(config: IssuerConfig) -> RegistryClient:
 
 
 def _write_secret(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    if not create_exclusive(path, text, secret=True):
+        raise FileExistsError(path)
 
 
 def cmd_init(args: argparse.Namespace) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""One served issuer's parts, shared by the protocol endpoints, the admin API and the desk."""
+"""One served issuer's parts, used by the protocol endpoints, the admin API and the desk."""
 
 from __future__ import annotations
 

@@ -17,7 +17,9 @@ from issuer import desk
 from issuer.context import ISSUER, IssuerContext
 from issuer.errors import AccessError, AdminAuthError, IssuerError
 from issuer.metadata import authorization_server_metadata, credential_issuer_metadata
-from registry.web import (
+from ssiwallet.core.credtypes import InvalidClaimsError
+from ssiwallet.errors import CredentialTypeError, InputError, SsiError
+from ssiwallet.infra.web import (
     MAX_BODY,
     every,
     form_body,
@@ -25,8 +27,6 @@ from registry.web import (
     json_response,
     protocol_error_middleware,
 )
-from ssiwallet.core.credtypes import InvalidClaimsError
-from ssiwallet.errors import CredentialTypeError, InputError, SsiError
 
 __all__ = ["create_issuer_app", "require_admin"]
 

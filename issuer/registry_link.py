@@ -15,8 +15,8 @@ from typing import Any
 
 from issuer.errors import ConflictError, RegistryLinkError, RegistryRefusedError
 from registry.author import Controller, ControllerFile
-from registry.client import ClientError, RegistryClient, RemoteError
-from registry.didketen import KetenDid
+from registry.client.client import ClientError, RegistryClient, RemoteError
+from registry.ledger.didketen import KetenDid
 from ssiwallet.errors import SsiError
 
 __all__ = ["RegistryLink", "STATUS_BITS"]

@@ -29,7 +29,7 @@ import nacl.secret
 import nacl.utils
 
 from issuer.errors import IssuerError
-from registry.sqlite import make_durable, write_transaction
+from ssiwallet.infra.sqlite import make_durable, write_transaction
 
 __all__ = ["CredentialRecord", "IssuerStore", "OfferRecord", "open_claims", "seal_claims",
            "secret_hash"]

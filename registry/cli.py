@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -30,33 +29,33 @@ import aiohttp
 
 from registry import cli_gov
 from registry.author import Controller, genesis_block, save_controller
-from registry.block import BlockError
-from registry.chain import Chain
-from registry.checkpoint import Checkpoint
-from registry.cli_common import run_command
 from registry.errors import RegistryError
-from registry.http import NodeSettings
-from registry.node import Node, replay, store_block
-from registry.note import NoteVerifier, open_note
-from registry.service import ServiceOptions, build_app
-from registry.storage import SqliteStorage
-from registry.sync import bootstrap_mirror, get_bounded, parse_blocks_page
-from registry.web import serve_forever
-from registry.witness import WitnessConfig
-from registry.witness_http import create_witness_app
-from registry.witness_store import load_or_create_witness_key
+from registry.ledger.block import BlockError
+from registry.ledger.chain import Chain
+from registry.node.app import ServiceOptions, build_app
+from registry.node.http import NodeSettings
+from registry.node.node import Node, replay, store_block
+from registry.node.storage import SqliteStorage
+from registry.node.sync import bootstrap_mirror, get_bounded, parse_blocks_page
+from registry.tlog.checkpoint import Checkpoint
+from registry.tlog.note import NoteVerifier, open_note
+from registry.witness.decide import WitnessConfig
+from registry.witness.http import create_witness_app
+from registry.witness.store import load_or_create_witness_key
 from ssiwallet.core.b64 import b64u_decode, b64u_encode
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.errors import SsiError
+from ssiwallet.infra.cli import run_command
+from ssiwallet.infra.files import create_exclusive
+from ssiwallet.infra.web import serve_forever
 
 __all__ = ["main"]
 
 
 
 def save_seed(key: Ed25519PrivateKey, path: Path) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(b64u_encode(key.seed) + "\n")
+    if not create_exclusive(path, b64u_encode(key.seed) + "\n", secret=True):
+        raise FileExistsError(path)
 
 
 def load_seed(path: Path) -> Ed25519PrivateKey:

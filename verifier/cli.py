@@ -30,11 +30,11 @@ from typing import Any
 import aiohttp
 
 from registry.author import Controller, save_controller
-from registry.cli_common import Command, run_command
-from registry.client import RegistryClient, TrustPolicy
-from registry.web import serve_forever
+from registry.client.client import RegistryClient, TrustPolicy
 from ssiwallet.core import strictjson
 from ssiwallet.core.keys import PublicKey
+from ssiwallet.infra.cli import Command, run_command
+from ssiwallet.infra.web import serve_forever
 from verifier.check import check_presentation, load_jwk, unverified_kid_and_iat
 from verifier.config import load_config, render_config
 from verifier.errors import UsageError, VerifierError

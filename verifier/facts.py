@@ -1,7 +1,7 @@
 """The registry facts the pipeline needs, answered by a did:keten registry node.
 
 A thin adapter: :class:`RegistryClientFacts` maps the three questions of
-:class:`~verifier.model.RegistryFacts` onto :class:`~registry.client.RegistryClient`, which
+:class:`~verifier.model.RegistryFacts` onto :class:`~registry.client.client.RegistryClient`, which
 verifies every answer (genesis pin, checkpoints, witness quorum, status list signatures)
 and raises a coded error when it cannot (fail closed). Status List Tokens are cached by
 the client until their ``ttl`` (never past ``exp``), so a desk checking many credentials
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry.client import RegistryClient
+from registry.client.client import RegistryClient
 from ssiwallet.core.keys import PublicKey
 from ssiwallet.core.statuslist import StatusRef
 

@@ -20,7 +20,7 @@ import logging
 
 from aiohttp import web
 
-from registry.web import (
+from ssiwallet.infra.web import (
     MAX_BODY,
     every,
     form_body,

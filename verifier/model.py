@@ -1,4 +1,4 @@
-"""The vocabulary shared by the verification pipeline and its policies.
+"""The vocabulary used by the verification pipeline and its policies.
 
 Kept apart from :mod:`verifier.pipeline` and :mod:`verifier.policy` so that neither imports
 the other's internals: the pipeline builds a :class:`Context` of verified credentials, the
@@ -25,7 +25,7 @@ class RegistryFacts(Protocol):
     """The registry as the verifier needs it, judged on the credential's issuance day.
 
     Our issuer rounds ``iat`` down to 00:00 UTC, so each question is about the day that
-    starts at ``iat`` (see :meth:`registry.client.RegistryClient.issuer_key_on_day`). Every
+    starts at ``iat`` (see :meth:`registry.client.client.RegistryClient.issuer_key_on_day`). Every
     method raises an :class:`~ssiwallet.errors.SsiError` with a ``code`` when it cannot give
     a trustworthy answer; the pipeline turns that into a failed check (fail closed).
     """

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from registry.author import ControllerFile
-from registry.client import ClientError, RegistryClient
+from registry.client.client import ClientError, RegistryClient
 from ssiwallet.core.oid4vp import build_request_object, build_request_uri, client_id_for
 from ssiwallet.core.receipt import (
     ReceivedCredential,

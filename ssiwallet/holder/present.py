@@ -8,7 +8,7 @@ Two steps, so that a person can decide in between:
    against the wallet's credentials. The :class:`Plan` says exactly which claims would leave
    and which stay, and warns when the request asks for more than the registration allows.
 2. :func:`send` builds one presentation per selected credential from a **fresh copy** (the
-   caller supplies it: no holder key, digest, signature or status index is shared between
+   caller supplies it: no holder key, digest, signature or status index is reused between
    two verifiers), with a KB-JWT for this verifier's ``client_id`` and nonce, posts them,
    and verifies the signed receipt. :func:`decline` tells the verifier "no".
 """
@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 
-from registry.client import ClientError, RegistryClient
+from registry.client.client import ClientError, RegistryClient
 from ssiwallet.core import strictjson
 from ssiwallet.core.dcql_match import Candidate, CredentialMatch, evaluate
 from ssiwallet.core.keys import PrivateKey

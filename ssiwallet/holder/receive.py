@@ -18,7 +18,7 @@ from typing import Any
 
 import aiohttp
 
-from registry.client import ClientError, RegistryClient
+from registry.client.client import ClientError, RegistryClient
 from ssiwallet.core import strictjson
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.core.oid4vci import (

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from ssiwallet.errors import UnlockError, WalletFormatError
-from ssiwallet.wallet.sealed import BACKUP_MAGIC, KdfParams, Keys, open_sealed, seal, write_atomic
+from ssiwallet.infra.files import write_atomic
+from ssiwallet.wallet.sealed import BACKUP_MAGIC, KdfParams, Keys, open_sealed, seal
 from ssiwallet.wallet.store import Store
 
 __all__ = ["BACKUP_FORMAT", "RestoreReport", "export_tables", "read_backup", "restore",
@@ -71,7 +72,7 @@ def write_backup(store: Store, path: Path, passphrase: str, kdf: KdfParams) -> B
     payload = json.dumps({"format": BACKUP_FORMAT, "wallet_id": backup.wallet_id,
                           "tables": backup.tables}, ensure_ascii=False).encode()
     write_atomic(path, seal(BACKUP_MAGIC, Keys.new(passphrase, kdf), backup.generation,
-                            payload))
+                            payload), secret=True)
     return backup
 
 

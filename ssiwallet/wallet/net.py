@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from registry.client import RegistryClient, TrustPolicy
+from registry.client.client import RegistryClient, TrustPolicy
 from ssiwallet.errors import WalletError
 
 __all__ = ["Online", "check_endpoint", "is_loopback_url", "online"]

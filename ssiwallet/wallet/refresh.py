@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from registry.client import ClientError
+from registry.client.client import ClientError
 from ssiwallet.core.sdjwt import parse
 from ssiwallet.core.statuslist import StatusListToken, parse_status_reference, status_of
 from ssiwallet.errors import SsiError

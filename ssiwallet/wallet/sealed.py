@@ -1,4 +1,4 @@
-"""The sealed file format shared by the wallet and its backups.
+"""The sealed file format used by the wallet and its backups.
 
 A file is a fixed header followed by one ``SecretBox`` (XSalsa20-Poly1305)::
 
@@ -20,10 +20,8 @@ crash at any point the path holds the complete old or the complete new file.
 from __future__ import annotations
 
 import hashlib
-import os
 import struct
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import nacl.exceptions
 import nacl.pwhash
@@ -33,7 +31,7 @@ import nacl.utils
 from ssiwallet.errors import KdfParamsError, UnlockError, WalletFormatError
 
 __all__ = ["BACKUP_MAGIC", "WALLET_MAGIC", "Header", "KdfParams", "Keys", "open_sealed",
-           "read_header", "seal", "write_atomic"]
+           "read_header", "seal"]
 
 WALLET_MAGIC = b"KETENWL\x00"
 BACKUP_MAGIC = b"KETENBK\x00"
@@ -163,23 +161,3 @@ def open_sealed(blob: bytes, magic: bytes, passphrase: str | None = None,
     if plain[:_DIGEST] != hashlib.sha256(blob[:HEADER_SIZE]).digest():
         raise UnlockError()
     return header, keys, plain[_DIGEST:]
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file whole."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{nacl.utils.random(6).hex()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

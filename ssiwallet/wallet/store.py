@@ -26,6 +26,7 @@ from pathlib import Path
 import nacl.utils
 
 from ssiwallet.errors import UnlockError, WalletError, WalletFormatError
+from ssiwallet.infra.files import write_atomic
 from ssiwallet.wallet.sealed import (
     HEADER_SIZE,
     WALLET_MAGIC,
@@ -34,7 +35,6 @@ from ssiwallet.wallet.sealed import (
     open_sealed,
     read_header,
     seal,
-    write_atomic,
 )
 
 __all__ = ["SCHEMA_VERSION", "Store", "default_home"]
@@ -187,7 +187,8 @@ class Store:
 
     def _write(self) -> None:
         image = self._db.serialize()
-        write_atomic(self.path, seal(WALLET_MAGIC, self._keys, self.generation + 1, image))
+        write_atomic(self.path, seal(WALLET_MAGIC, self._keys, self.generation + 1, image),
+                     secret=True)
         self.generation += 1
 
     def _refresh(self) -> None:

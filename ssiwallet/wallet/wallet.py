@@ -24,7 +24,7 @@ from typing import Any
 
 import nacl.utils
 
-from registry.client import ClientError
+from registry.client.client import ClientError
 from ssiwallet.core.dcql_match import Candidate
 from ssiwallet.core.oid4vci import parse_offer_uri
 from ssiwallet.core.oid4vp import parse_request_uri

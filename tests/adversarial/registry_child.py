@@ -1,7 +1,7 @@
 """A registry sequencer node in a child process, for the kill -9 test of test_registry_attacks.
 
 Run as ``python registry_child.py DB KEY_FILE`` (never imported): opens the store, replaying
-it from genesis, serves :func:`registry.service.build_app` on an ephemeral loopback port,
+it from genesis, serves :func:`registry.node.app.build_app` on an ephemeral loopback port,
 prints one JSON line ``{"url": ..., "height": ..., "size": ...}`` once it accepts
 connections, then serves until it is killed.
 """
@@ -16,9 +16,9 @@ from pathlib import Path
 from aiohttp import web
 
 from registry.cli import load_seed
-from registry.node import Node
-from registry.service import build_app
-from registry.storage import SqliteStorage
+from registry.node.app import build_app
+from registry.node.node import Node
+from registry.node.storage import SqliteStorage
 
 
 async def serve(db: Path, key_file: Path) -> None:

@@ -47,16 +47,7 @@ from pytest_aiohttp import AiohttpClient
 
 from registry import cli
 from registry.author import Controller, genesis_block, load_controller
-from registry.block import BlockError
-from registry.checkpoint import (
-    Checkpoint,
-    CheckpointStaleError,
-    CosignatureSigner,
-    CosignatureVerifier,
-    WitnessQuorumError,
-    verify_checkpoint,
-)
-from registry.client import (
+from registry.client.client import (
     FileCheckpointStore,
     NotAccreditedError,
     RegistryClient,
@@ -64,14 +55,23 @@ from registry.client import (
     TrustPolicy,
     UntrustedResponseError,
 )
-from registry.didketen import commitment, multikey
-from registry.node import Node
-from registry.note import NoteSigner, NoteVerifier, open_note, parse_note, sign_note
-from registry.service import ServiceOptions, build_app
-from registry.storage import SqliteStorage, StoredBlock
-from registry.tx import parse_tx, sign_tx, unsigned_tx
-from registry.witness import WitnessConfig, WitnessConflict, WitnessUnavailable, origin_hash
-from registry.witness_http import create_witness_app, submit_checkpoint
+from registry.ledger.block import BlockError
+from registry.ledger.didketen import commitment, multikey
+from registry.ledger.tx import parse_tx, sign_tx, unsigned_tx
+from registry.node.app import ServiceOptions, build_app
+from registry.node.node import Node
+from registry.node.storage import SqliteStorage, StoredBlock
+from registry.tlog.checkpoint import (
+    Checkpoint,
+    CheckpointStaleError,
+    CosignatureSigner,
+    CosignatureVerifier,
+    WitnessQuorumError,
+    verify_checkpoint,
+)
+from registry.tlog.note import NoteSigner, NoteVerifier, open_note, parse_note, sign_note
+from registry.witness.decide import WitnessConfig, WitnessConflict, WitnessUnavailable, origin_hash
+from registry.witness.http import create_witness_app, submit_checkpoint
 from ssiwallet.core.b64 import b64u_encode
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.errors import SsiError

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.storage import SqliteStorage, StorageError, StoredBlock
+from registry.node.storage import SqliteStorage, StorageError, StoredBlock
 
 REPO = Path(__file__).resolve().parents[2]
 ROUNDS = 25
@@ -48,7 +48,7 @@ def make_block(height: int, first: int) -> tuple[StoredBlock, list[tuple[str, by
 
 CHILD = (
     "import hashlib, sys\n"
-    "from registry.storage import SqliteStorage, StoredBlock\n"
+    "from registry.node.storage import SqliteStorage, StoredBlock\n"
     + textwrap.dedent(inspect.getsource(make_block))
     + textwrap.dedent("""
         store = SqliteStorage(sys.argv[1])

@@ -40,6 +40,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ssiwallet.errors import KdfParamsError, UnlockError, WalletFormatError
+from ssiwallet.infra.files import write_atomic
 from ssiwallet.wallet.backup import BACKUP_FORMAT, TABLES, export_tables, read_backup
 from ssiwallet.wallet.sealed import (
     BACKUP_MAGIC,
@@ -52,7 +53,6 @@ from ssiwallet.wallet.sealed import (
     open_sealed,
     read_header,
     seal,
-    write_atomic,
 )
 from ssiwallet.wallet.store import LOCK_FILE, WALLET_FILE, Store
 from ssiwallet.wallet.wallet import Wallet
@@ -496,7 +496,7 @@ def test_29_backup_of_another_wallet_is_merged(tmp_path: Path) -> None:
 
 def sealed_backup(path: Path, obj: Any) -> None:
     payload = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
-    write_atomic(path, seal(BACKUP_MAGIC, Keys.new(BACKUP_PASS, FAST_KDF), 1, payload))
+    write_atomic(path, seal(BACKUP_MAGIC, Keys.new(BACKUP_PASS, FAST_KDF), 1, payload), secret=True)
 
 
 def empty_tables() -> dict[str, list[Any]]:

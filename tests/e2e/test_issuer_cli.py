@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from registry.client import RegistryClient, TrustPolicy
+from registry.client.client import RegistryClient, TrustPolicy
 from ssiwallet.core.vc import verify_vc
 from ssiwallet.holder.receive import ReceivedCredential, fetch_offer, receive
 from tests.e2e.test_registry_cli import (

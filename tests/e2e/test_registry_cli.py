@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from registry.checkpoint import CosignatureVerifier, verify_checkpoint
-from registry.note import NoteVerifier
+from registry.tlog.checkpoint import CosignatureVerifier, verify_checkpoint
+from registry.tlog.note import NoteVerifier
 from ssiwallet.errors import SsiError
 
 CHAIN = "registry.keten.example/e2e"

@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from registry.client import RegistryClient, TrustPolicy
+from registry.client.client import RegistryClient, TrustPolicy
 from ssiwallet.core.dcql_match import Candidate
 from ssiwallet.core.sdjwt import parse
 from ssiwallet.core.sdjwt.holder import present

@@ -7,7 +7,7 @@ from __future__ import annotations
 # =============================================================================================
 #
 # ``registry_node(...)`` writes a genesis block into a fresh SQLite file under ``tmp_path``,
-# opens the node with a controllable clock, serves ``registry.service.build_app`` with
+# opens the node with a controllable clock, serves ``registry.node.app.build_app`` with
 # pytest-aiohttp's ``aiohttp_server`` and returns a :class:`RegistryNode` handle. With
 # ``witnesses=N`` it also creates N witness keys (named in genesis) and, unless
 # ``serve_witnesses=False``, serves a C2SP witness for each and has the node collect their
@@ -27,16 +27,16 @@ import pytest_asyncio
 from pytest_aiohttp import AiohttpServer
 
 from registry.author import Controller, genesis_block
-from registry.checkpoint import CosignatureSigner
-from registry.http import NodeSettings
-from registry.node import Node
-from registry.note import NoteVerifier
-from registry.service import ServiceOptions, build_app
-from registry.storage import SqliteStorage, StoredBlock
-from registry.sync import bootstrap_mirror
-from registry.witness import WitnessConfig
-from registry.witness_http import create_witness_app
-from registry.witness_store import load_or_create_witness_key
+from registry.node.app import ServiceOptions, build_app
+from registry.node.http import NodeSettings
+from registry.node.node import Node
+from registry.node.storage import SqliteStorage, StoredBlock
+from registry.node.sync import bootstrap_mirror
+from registry.tlog.checkpoint import CosignatureSigner
+from registry.tlog.note import NoteVerifier
+from registry.witness.decide import WitnessConfig
+from registry.witness.http import create_witness_app
+from registry.witness.store import load_or_create_witness_key
 from ssiwallet.core.keys import Ed25519PrivateKey
 
 REGISTRY_CHAIN = "registry.keten.example/it"
@@ -248,7 +248,7 @@ from issuer.http import create_issuer_app  # noqa: E402
 from issuer.registry_link import RegistryLink  # noqa: E402
 from issuer.store import IssuerStore  # noqa: E402
 from registry.author import save_controller  # noqa: E402
-from registry.client import RegistryClient, TrustPolicy  # noqa: E402
+from registry.client.client import RegistryClient, TrustPolicy  # noqa: E402
 
 
 @dataclass

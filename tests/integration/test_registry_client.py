@@ -22,8 +22,7 @@ from aiohttp.test_utils import TestServer, unused_port
 from pytest_aiohttp import AiohttpServer
 
 from registry.author import Controller, genesis_block
-from registry.checkpoint import CosignatureSigner
-from registry.client import (
+from registry.client.client import (
     ClientError,
     FileCheckpointStore,
     KeyNotValidError,
@@ -34,12 +33,13 @@ from registry.client import (
     TrustPolicy,
     UntrustedResponseError,
 )
-from registry.node import Node
-from registry.note import NoteVerifier
-from registry.service import ServiceOptions, build_app
-from registry.storage import SqliteStorage, StoredBlock
-from registry.witness import WitnessConfig
-from registry.witness_http import create_witness_app
+from registry.node.app import ServiceOptions, build_app
+from registry.node.node import Node
+from registry.node.storage import SqliteStorage, StoredBlock
+from registry.tlog.checkpoint import CosignatureSigner
+from registry.tlog.note import NoteVerifier
+from registry.witness.decide import WitnessConfig
+from registry.witness.http import create_witness_app
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.core.vc import DAY, issue_vc, verify_vc
 

@@ -1,7 +1,7 @@
 """The registry node over real HTTP on loopback: every route, a DID's life, authorization,
 and a mirror and two witnesses following a live sequencer.
 
-Each node is a fresh genesis in ``tmp_path`` served by ``registry.service.build_app`` (see
+Each node is a fresh genesis in ``tmp_path`` served by ``registry.node.app.build_app`` (see
 ``registry_node`` in ``conftest.py``); its clock only moves when a test advances it, so block
 times, ``versionTime`` and status token times are exact. Every request goes through a helper
 that fails the test on a 500.
@@ -21,13 +21,13 @@ import pydid
 import pytest
 
 from registry.author import Controller, endorse
-from registry.checkpoint import Checkpoint, verify_checkpoint
-from registry.didketen import commitment, multikey
-from registry.merkle import leaf_hash, verify_consistency, verify_inclusion
-from registry.note import NoteVerifier, open_note
-from registry.resolve import rfc3339
-from registry.tx import canonical, sign_tx, unsigned_tx
-from registry.witness import origin_hash
+from registry.ledger.didketen import commitment, multikey
+from registry.ledger.resolve import rfc3339
+from registry.ledger.tx import canonical, sign_tx, unsigned_tx
+from registry.tlog.checkpoint import Checkpoint, verify_checkpoint
+from registry.tlog.merkle import leaf_hash, verify_consistency, verify_inclusion
+from registry.tlog.note import NoteVerifier, open_note
+from registry.witness.decide import origin_hash
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.core.statuslist import status_of, verify_status_list_token
 from ssiwallet.errors import SsiError

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from registry.author import Controller, genesis_block
-from registry.node import Node, NodeHaltedError
-from registry.storage import SqliteStorage, StoredBlock
-from registry.tx import parse_tx
+from registry.ledger.tx import parse_tx
+from registry.node.node import Node, NodeHaltedError
+from registry.node.storage import SqliteStorage, StoredBlock
 from ssiwallet.core.keys import Ed25519PrivateKey
 
 CHAIN = "registry.keten.example/scrub"

@@ -19,7 +19,7 @@ import pytest_asyncio
 from aiohttp.test_utils import unused_port
 
 from registry.author import Controller
-from registry.client import RegistryClient, TrustPolicy
+from registry.client.client import RegistryClient, TrustPolicy
 from ssiwallet.core import sdjwt
 from ssiwallet.core.credtypes import identity_claims
 from ssiwallet.core.dcql import DcqlQuery, parse_query

@@ -22,15 +22,15 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
-from registry.checkpoint import (
+from registry.tlog.checkpoint import (
     Checkpoint,
     CosignatureSigner,
     WitnessQuorumError,
     verify_checkpoint,
 )
-from registry.merkle import consistency_proof, leaf_hash, root
-from registry.note import NoteSigner, sign_note
-from registry.witness import (
+from registry.tlog.merkle import consistency_proof, leaf_hash, root
+from registry.tlog.note import NoteSigner, sign_note
+from registry.witness.decide import (
     Accepted,
     Evidence,
     LogState,
@@ -42,8 +42,8 @@ from registry.witness import (
     format_add_checkpoint,
     origin_hash,
 )
-from registry.witness_http import LOCK, TLOG_SIZE_TYPE, create_witness_app, submit_checkpoint
-from registry.witness_store import (
+from registry.witness.http import LOCK, TLOG_SIZE_TYPE, create_witness_app, submit_checkpoint
+from registry.witness.store import (
     WitnessStore,
     WitnessStoreError,
     format_witness_key,
@@ -485,7 +485,7 @@ def test_store_compare_and_swap_and_monotonic_trigger(tmp_path: Path) -> None:
 def test_store_evidence_is_deduplicated_and_capped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("registry.witness_store.MAX_EVIDENCE_PER_ORIGIN", 2)
+    monkeypatch.setattr("registry.witness.store.MAX_EVIDENCE_PER_ORIGIN", 2)
     with WitnessStore(tmp_path / "w.db") as store:
         rollback = [Evidence(ORIGIN, "rollback", "stored", f"old {i}", "d") for i in range(3)]
         assert store.add_evidence(rollback[0], NOW)

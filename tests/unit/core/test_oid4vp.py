@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry.didketen import DidUrlError, KetenDid, split_kid
+from registry.ledger.didketen import DidUrlError, KetenDid, split_kid
 from ssiwallet.core import oid4vp, strictjson
 from ssiwallet.core.b64 import b64u_encode
 from ssiwallet.core.keys import Ed25519PrivateKey, P256PrivateKey, PrivateKey

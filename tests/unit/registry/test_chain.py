@@ -15,17 +15,17 @@ from typing import Any
 
 import pytest
 
-import registry.chain as chain_module
+import registry.ledger.chain as chain_module
 from registry.author import Controller, genesis_block
-from registry.block import ZERO_HASH, BlockError, BlockHeader, make_header, parse_header
-from registry.chain import Chain
-from registry.checkpoint import CosignatureSigner
-from registry.didketen import multikey
-from registry.merkle import leaf_hash
-from registry.note import NoteSigner
-from registry.state import State
-from registry.tree import MerkleTree
-from registry.tx import canonical, parse_tx, unsigned_tx
+from registry.ledger.block import ZERO_HASH, BlockError, BlockHeader, make_header, parse_header
+from registry.ledger.chain import Chain
+from registry.ledger.didketen import multikey
+from registry.ledger.state import State
+from registry.ledger.tx import canonical, parse_tx, unsigned_tx
+from registry.tlog.checkpoint import CosignatureSigner
+from registry.tlog.merkle import leaf_hash
+from registry.tlog.note import NoteSigner
+from registry.tlog.tree import MerkleTree
 from ssiwallet.core.b64 import b64u_encode
 from ssiwallet.core.keys import Ed25519PrivateKey
 

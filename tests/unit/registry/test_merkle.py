@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from registry.errors import ProofError, RegistryError
-from registry.merkle import (
+from registry.tlog.merkle import (
     EMPTY_ROOT,
     CompactRange,
     consistency_proof,

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry.checkpoint import (
+from registry.errors import RegistryError
+from registry.tlog.checkpoint import (
     BadCheckpointError,
     Checkpoint,
     CheckpointStaleError,
@@ -20,8 +21,7 @@ from registry.checkpoint import (
     cosigned_message,
     verify_checkpoint,
 )
-from registry.errors import RegistryError
-from registry.note import (
+from registry.tlog.note import (
     MAX_NOTE_SIZE,
     MAX_SIGNATURES,
     BadNoteError,

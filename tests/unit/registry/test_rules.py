@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from registry.author import Controller, genesis_block
-from registry.chain import Chain, Pending, Rejected
-from registry.didketen import KetenDid, commitment, did_from_inception, multikey
-from registry.rules import MAX_CLOCK_SKEW
-from registry.state import State
-from registry.tx import parse_tx, sign_tx, unsigned_tx
+from registry.ledger.chain import Chain, Pending, Rejected
+from registry.ledger.didketen import KetenDid, commitment, did_from_inception, multikey
+from registry.ledger.rules import MAX_CLOCK_SKEW
+from registry.ledger.state import State
+from registry.ledger.tx import parse_tx, sign_tx, unsigned_tx
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.errors import SsiError
 

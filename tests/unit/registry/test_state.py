@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from registry.state import _MAX_LAYERS, StatusListRecord
+from registry.ledger.state import _MAX_LAYERS, StatusListRecord
 
 
 def test_status_list_layers_fold_and_agree_with_a_plain_dict() -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from registry.errors import RegistryError
-from registry.storage import (
+from registry.node.storage import (
     SCHEMA_VERSION,
     MemoryStorage,
     SqliteStorage,

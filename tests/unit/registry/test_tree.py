@@ -1,6 +1,6 @@
 """The node's incremental Merkle tree (registry/tree.py) against the reference prover.
 
-:mod:`registry.merkle` recomputes every subtree from the list of leaves and is itself
+:mod:`registry.tlog.merkle` recomputes every subtree from the list of leaves and is itself
 checked against the transparency-dev vectors (test_merkle.py); :class:`MerkleTree` answers
 from cached perfect subtrees. Both must give byte-identical roots and proofs, for every
 size and index up to 70 leaves and for random larger trees, and the proofs must verify.
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from registry.errors import ProofError
-from registry.merkle import (
+from registry.tlog.merkle import (
     EMPTY_ROOT,
     consistency_proof,
     inclusion_proof,
@@ -25,7 +25,7 @@ from registry.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from registry.tree import MerkleTree
+from registry.tlog.tree import MerkleTree
 
 N = 70
 

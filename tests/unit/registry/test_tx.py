@@ -18,10 +18,9 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.didketen import KetenDid, commitment, multikey
-from registry.fields import KIND_OF_LEAF, JsonSchemaDoc, TxMalformedError
-from registry.note import NoteSigner
-from registry.tx import (
+from registry.ledger.didketen import KetenDid, commitment, multikey
+from registry.ledger.fields import KIND_OF_LEAF, JsonSchemaDoc, TxMalformedError
+from registry.ledger.tx import (
     BODIES,
     ENVELOPE,
     MAX_TX_BYTES,
@@ -31,6 +30,7 @@ from registry.tx import (
     sign_tx,
     unsigned_tx,
 )
+from registry.tlog.note import NoteSigner
 from ssiwallet.core.b64 import b64u_encode
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.errors import SsiError
@@ -723,7 +723,7 @@ def test_no_transaction_has_room_for_personal_data() -> None:
       64 KiB transaction; only a steward may publish one, and answers for it.)
     """
     schemas: dict[str, Any] = {"envelope": ENVELOPE.schema()}
-    from registry.tx import body_schemas
+    from registry.ledger.tx import body_schemas
 
     schemas.update(body_schemas())
     assert set(schemas) == set(BODIES) | {"envelope"}
@@ -746,7 +746,7 @@ def test_no_transaction_has_room_for_personal_data() -> None:
 def test_body_schemas_are_themselves_valid_json_schema() -> None:
     from jsonschema import Draft202012Validator
 
-    from registry.tx import body_schemas
+    from registry.ledger.tx import body_schemas
 
     for tx_type, schema in body_schemas().items():
         Draft202012Validator.check_schema(schema)

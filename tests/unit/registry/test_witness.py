@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from registry.checkpoint import (
+from registry.tlog.checkpoint import (
     BadCheckpointError,
     Checkpoint,
     CosignatureSigner,
     verify_checkpoint,
 )
-from registry.merkle import EMPTY_ROOT, consistency_proof, leaf_hash, root
-from registry.note import BadNoteError, NoteSigner, sign_note
-from registry.witness import (
+from registry.tlog.merkle import EMPTY_ROOT, consistency_proof, leaf_hash, root
+from registry.tlog.note import BadNoteError, NoteSigner, sign_note
+from registry.witness.decide import (
     MAX_PROOF_LINES,
     Accepted,
     LogState,

@@ -18,6 +18,7 @@ import nacl.secret
 import pytest
 
 from ssiwallet.errors import KdfParamsError, UnlockError, WalletFormatError
+from ssiwallet.infra.files import write_atomic
 from ssiwallet.wallet.sealed import (
     BACKUP_MAGIC,
     FAST_KDF,
@@ -30,7 +31,6 @@ from ssiwallet.wallet.sealed import (
     open_sealed,
     read_header,
     seal,
-    write_atomic,
 )
 from ssiwallet.wallet.store import Store
 from tests.unit.wallet.faults import half_writing_fdopen
@@ -272,7 +272,7 @@ def test_write_atomic_replaces_whole_file_with_mode_0600(tmp_path: Path) -> None
     path = tmp_path / "f.bin"
     path.write_bytes(b"old" * 1000)
     os.chmod(path, 0o644)
-    write_atomic(path, b"new")
+    write_atomic(path, b"new", secret=True)
     assert path.read_bytes() == b"new"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.bin"]
@@ -296,7 +296,7 @@ def test_write_atomic_failure_leaves_old_file_and_no_temp(
     else:
         monkeypatch.setattr(os, step, boom)
     with pytest.raises(OSError) as err:
-        write_atomic(path, b"new content")
+        write_atomic(path, b"new content", secret=True)
     assert err.value.errno == 28
     monkeypatch.undo()
     assert path.read_bytes() == b"old"

@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 
 from ssiwallet.errors import UnlockError, WalletError, WalletFormatError
+from ssiwallet.infra.files import write_atomic
 from ssiwallet.wallet.backup import export_tables
-from ssiwallet.wallet.sealed import FAST_KDF, HEADER_SIZE, WALLET_MAGIC, Keys, seal, write_atomic
+from ssiwallet.wallet.sealed import FAST_KDF, HEADER_SIZE, WALLET_MAGIC, Keys, seal
 from ssiwallet.wallet.store import LOCK_FILE, SCHEMA_VERSION, WALLET_FILE, Store
 from ssiwallet.wallet.wallet import Wallet
 
@@ -171,7 +172,7 @@ def test_write_failure_keeps_old_state_on_disk_and_in_memory(
                                               store.generation)
     attempts: list[bytes] = []
 
-    def failing_write(path: Path, data: bytes) -> None:
+    def failing_write(path: Path, data: bytes, *, secret: bool = False) -> None:
         attempts.append(data)
         raise OSError(code, os.strerror(code))
 
@@ -241,7 +242,7 @@ def sealed_image(home: Path, user_version: int, keys: Keys, generation: int = 1)
     db.commit()
     image = db.serialize()
     db.close()
-    write_atomic(home / WALLET_FILE, seal(WALLET_MAGIC, keys, generation, image))
+    write_atomic(home / WALLET_FILE, seal(WALLET_MAGIC, keys, generation, image), secret=True)
 
 
 def test_newer_schema_refused_on_unlock(tmp_path: Path) -> None:
@@ -273,7 +274,8 @@ def test_schema_zero_is_migrated(tmp_path: Path) -> None:
     db.execute("CREATE TABLE legacy(x)")  # an image needs a page; user_version stays 0
     image = db.serialize()
     db.close()
-    write_atomic(home / WALLET_FILE, seal(WALLET_MAGIC, Keys.new(PASS, FAST_KDF), 1, image))
+    write_atomic(home / WALLET_FILE, seal(WALLET_MAGIC, Keys.new(PASS, FAST_KDF), 1, image),
+                 secret=True)
     opened = Store.unlock(home, PASS)
     assert opened.read().execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert set(export_tables(opened.read())) == {"meta", "settings", "credentials", "copies",
@@ -286,7 +288,8 @@ def test_authentic_file_that_is_not_a_database(tmp_path: Path, image: bytes) -> 
     """A sealed payload that is no SQLite image: UnlockError, not a raw sqlite3 error."""
     home = tmp_path / "w"
     home.mkdir()
-    write_atomic(home / WALLET_FILE, seal(WALLET_MAGIC, Keys.new(PASS, FAST_KDF), 1, image))
+    write_atomic(home / WALLET_FILE, seal(WALLET_MAGIC, Keys.new(PASS, FAST_KDF), 1, image),
+                 secret=True)
     with pytest.raises(UnlockError) as err:
         Store.unlock(home, PASS)
     assert err.value.code == "wallet.unlock_failed"

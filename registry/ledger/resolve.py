@@ -19,9 +19,9 @@ from typing import Any
 
 import pydid
 
-from registry.didketen import DidUrlError, KetenDid
 from registry.errors import RegistryError
-from registry.state import DidRecord, State
+from registry.ledger.didketen import DidUrlError, KetenDid
+from registry.ledger.state import DidRecord, State
 
 __all__ = ["CONTEXTS", "DidNotFoundError", "parse_version_time", "resolve", "rfc3339"]
 

@@ -27,8 +27,8 @@ from typing import Any
 from urllib.parse import quote
 
 from registry.author import Controller
-from registry.client_trust import MAX_RESPONSE, TrustedTransport
-from registry.client_types import (
+from registry.client.trust import MAX_RESPONSE, TrustedTransport
+from registry.client.types import (
     CheckpointStore,
     ClientError,
     FileCheckpointStore,
@@ -42,8 +42,8 @@ from registry.client_types import (
     UntrustedResponseError,
     _untrusted,
 )
-from registry.didketen import KetenDid, public_key_from_multikey, split_kid
-from registry.tx import LIST_ID_REGEX
+from registry.ledger.didketen import KetenDid, public_key_from_multikey, split_kid
+from registry.ledger.tx import LIST_ID_REGEX
 from ssiwallet.core import strictjson
 from ssiwallet.core.jws import parse_header
 from ssiwallet.core.keys import Ed25519PublicKey, PublicKey
@@ -75,7 +75,7 @@ _LIST_ID = re.compile(LIST_ID_REGEX)
 class RegistryClient(TrustedTransport):
     """One registry node seen through a :class:`TrustPolicy`; see the module docstring.
 
-    Constructed like :class:`~registry.client_trust.TrustedTransport` (same arguments).
+    Constructed like :class:`~registry.client.trust.TrustedTransport` (same arguments).
     """
 
     # ------------------------------------------------------------------ transactions

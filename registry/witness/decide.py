@@ -26,10 +26,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from registry.checkpoint import BadCheckpointError, Checkpoint, CosignatureSigner, cosign
 from registry.errors import ProofError, RegistryError
-from registry.merkle import EMPTY_ROOT, HASH_SIZE, verify_consistency
-from registry.note import (
+from registry.tlog.checkpoint import BadCheckpointError, Checkpoint, CosignatureSigner, cosign
+from registry.tlog.merkle import EMPTY_ROOT, HASH_SIZE, verify_consistency
+from registry.tlog.note import (
     BadNoteError,
     BadSignatureError,
     NoteSignature,

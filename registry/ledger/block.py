@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from registry.errors import RegistryError
-from registry.fields import TX_ID, Int, Obj, Pattern
-from registry.merkle import leaf_hash, root
-from registry.tx import CHAIN_ID, canonical
+from registry.ledger.fields import TX_ID, Int, Obj, Pattern
+from registry.ledger.tx import CHAIN_ID, canonical
+from registry.tlog.merkle import leaf_hash, root
 from ssiwallet.core import strictjson
 from ssiwallet.core.b64 import b64u_decode, b64u_encode
 from ssiwallet.core.keys import Ed25519PrivateKey, Ed25519PublicKey

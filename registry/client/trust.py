@@ -1,6 +1,6 @@
-"""Transport, genesis pinning and checkpoint tracking shared by :mod:`registry.client`.
+"""Transport, genesis pinning and checkpoint tracking used by :mod:`registry.client.client`.
 
-:class:`TrustedTransport` is the base of :class:`registry.client.RegistryClient`: it owns the
+:class:`TrustedTransport` is the base of :class:`registry.client.client.RegistryClient`: it owns the
 HTTP session and every check that makes a node's answers believable (genesis pin, witness
 quorum, freshness, consistency and inclusion proofs); the lookups live in the subclass.
 """
@@ -19,15 +19,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from registry.chain import Chain
-from registry.checkpoint import (
-    Checkpoint,
-    CheckpointStaleError,
-    CosignatureVerifier,
-    WitnessQuorumError,
-    verify_checkpoint,
-)
-from registry.client_types import (
+from registry.client.types import (
     CheckpointStore,
     ClientError,
     Genesis,
@@ -38,9 +30,17 @@ from registry.client_types import (
     _untrusted,
 )
 from registry.errors import ProofError
-from registry.merkle import leaf_hash, verify_consistency, verify_inclusion
-from registry.note import NoteVerifier, b64decode_strict
-from registry.tx import canonical
+from registry.ledger.chain import Chain
+from registry.ledger.tx import canonical
+from registry.tlog.checkpoint import (
+    Checkpoint,
+    CheckpointStaleError,
+    CosignatureVerifier,
+    WitnessQuorumError,
+    verify_checkpoint,
+)
+from registry.tlog.merkle import leaf_hash, verify_consistency, verify_inclusion
+from registry.tlog.note import NoteVerifier, b64decode_strict
 from ssiwallet.core import strictjson
 from ssiwallet.core.keys import Ed25519PublicKey
 from ssiwallet.core.statuslist import StatusListToken
@@ -64,12 +64,12 @@ class TrustedTransport:
     """The transport and trust state of one registry node seen through a :class:`TrustPolicy`.
 
     It fetches (bounded, no redirects, only from ``base_url``), pins and validates genesis,
-    and tracks the newest verified checkpoint; :class:`registry.client.RegistryClient` adds
-    the lookups on top. See the :mod:`registry.client` docstring for what is checked.
+    and tracks the newest verified checkpoint; :class:`registry.client.client.RegistryClient` adds
+    the lookups on top. See the :mod:`registry.client.client` docstring for what is checked.
 
     Args:
         base_url: the node, e.g. ``https://registry.example``; only it is ever fetched.
-        session: a shared session (left open); without one the client owns and closes one.
+        session: a caller-owned session (left open); without one the client owns and closes one.
         policy: the trust policy (default: trust on first use, genesis quorum, no max age).
         clock: POSIX seconds, a parameter so tests and replays can move time.
         timeout: seconds per request.

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from registry.didketen import KetenDid, key_fragment
+from registry.ledger.didketen import KetenDid, key_fragment
 from ssiwallet.core.keys import Ed25519PublicKey
 
 __all__ = [

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -31,13 +30,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from registry.checkpoint import CosignatureSigner
 from registry.errors import RegistryError
-from registry.note import b64decode_strict, b64encode, key_id_for
-from registry.sqlite import make_durable, write_transaction
-from registry.witness import Evidence, LogState, WitnessKeyError
+from registry.tlog.checkpoint import CosignatureSigner
+from registry.tlog.note import b64decode_strict, b64encode, key_id_for
+from registry.witness.decide import Evidence, LogState, WitnessKeyError
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.errors import SsiError
+from ssiwallet.infra.files import create_exclusive
+from ssiwallet.infra.sqlite import make_durable, write_transaction
 
 __all__ = [
     "MAX_EVIDENCE_PER_ORIGIN",
@@ -99,7 +99,7 @@ class StoredEvidence:
 class WitnessStore:
     """Per-origin :class:`LogState` and evidence in one SQLite file.
 
-    One connection shared across threads under a lock (the HTTP layer calls it through
+    One connection used across threads under a lock (the HTTP layer calls it through
     ``asyncio.to_thread``); every write is one ``BEGIN IMMEDIATE`` … ``COMMIT``.
     """
 
@@ -310,22 +310,5 @@ def load_or_create_witness_key(path: Path, name: str) -> CosignatureSigner:
     with contextlib.suppress(FileNotFoundError):
         return load_witness_key(path, name)
     signer = CosignatureSigner(name, Ed25519PrivateKey.generate())
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(format_witness_key(signer).encode("ascii"))
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass  # another process won the race: use its key
-    finally:
-        tmp.unlink(missing_ok=True)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    create_exclusive(path, format_witness_key(signer), secret=True)  # a racing creator wins
     return load_witness_key(path, name)

@@ -15,10 +15,15 @@ from collections.abc import Callable
 from dataclasses import replace
 from types import MappingProxyType
 
-from registry.didketen import KetenDid, commitment, did_from_inception, public_key_from_multikey
-from registry.didketen import split_kid as _split_kid
 from registry.errors import RegistryError
-from registry.state import (
+from registry.ledger.didketen import (
+    KetenDid,
+    commitment,
+    did_from_inception,
+    public_key_from_multikey,
+)
+from registry.ledger.didketen import split_kid as _split_kid
+from registry.ledger.state import (
     Accreditation,
     DidRecord,
     KeyEntry,
@@ -27,7 +32,7 @@ from registry.state import (
     StatusListRecord,
     VerifierRegistration,
 )
-from registry.tx import Proof, Tx
+from registry.ledger.tx import Proof, Tx
 from ssiwallet.core.keys import Ed25519PublicKey
 
 __all__ = ["MAX_CLOCK_SKEW", "TxForbiddenError", "TxConflictError", "TxRejectedError", "apply_tx"]

@@ -1,6 +1,6 @@
 """An append-only RFC 9162 Merkle tree that answers proofs in O(log² n).
 
-:mod:`registry.merkle` computes proofs from a plain list of leaf hashes, rehashing every
+:mod:`registry.tlog.merkle` computes proofs from a plain list of leaf hashes, rehashing every
 subtree it needs: O(n) per proof, too slow for a node with 10⁵ transactions. The RFC's
 recursion only ever splits a range into a *perfect, aligned* left subtree and the rest, so
 keeping every perfect subtree's root (levels of a binary heap, 2n hashes in all) turns each
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from registry.errors import ProofError
-from registry.merkle import EMPTY_ROOT, HASH_SIZE, node_hash
+from registry.tlog.merkle import EMPTY_ROOT, HASH_SIZE, node_hash
 
 __all__ = ["MerkleTree"]
 

@@ -17,10 +17,10 @@ import aiohttp
 from aiohttp import web
 
 from registry.errors import RegistryError
-from registry.http import NodeSettings, create_node_app
-from registry.node import Node
-from registry.sync import cosign_loop as _cosign_loop
-from registry.sync import follow, witness_targets
+from registry.node.http import NodeSettings, create_node_app
+from registry.node.node import Node
+from registry.node.sync import cosign_loop as _cosign_loop
+from registry.node.sync import follow, witness_targets
 
 __all__ = ["ServiceOptions", "build_app"]
 

@@ -12,14 +12,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from registry.block import ZERO_HASH, BlockError, BlockHeader, make_header, parse_header, tx_root
-from registry.checkpoint import CosignatureVerifier
-from registry.didketen import public_key_from_multikey
-from registry.merkle import leaf_hash
-from registry.rules import MAX_CLOCK_SKEW, apply_tx
-from registry.state import State
-from registry.tree import MerkleTree
-from registry.tx import Tx, parse_tx
+from registry.ledger.block import (
+    ZERO_HASH,
+    BlockError,
+    BlockHeader,
+    make_header,
+    parse_header,
+    tx_root,
+)
+from registry.ledger.didketen import public_key_from_multikey
+from registry.ledger.rules import MAX_CLOCK_SKEW, apply_tx
+from registry.ledger.state import State
+from registry.ledger.tx import Tx, parse_tx
+from registry.tlog.checkpoint import CosignatureVerifier
+from registry.tlog.merkle import leaf_hash
+from registry.tlog.tree import MerkleTree
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.errors import SsiError
 

@@ -1,7 +1,7 @@
-"""The registry node's HTTP API (aiohttp): a thin adapter over :class:`registry.node.Node`.
+"""The registry node's HTTP API (aiohttp): a thin adapter over :class:`registry.node.node.Node`.
 
 Every route parses its input, asks the node or the pure resolvers, and maps errors through
-:func:`registry.web.error_middleware` to ``{"error": code, "detail": ...}``.
+:func:`ssiwallet.infra.web.error_middleware` to ``{"error": code, "detail": ...}``.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from typing import Any
 
 from aiohttp import web
 
-from registry.didketen import DidUrlError, KetenDid, multikey
 from registry.errors import RegistryError
-from registry.node import Node, NodeHaltedError, NotSequencerError
-from registry.resolve import parse_version_time, resolution_error, resolve
-from registry.tx import LIST_ID_REGEX, parse_tx
-from registry.web import MAX_BODY, Handler, error_middleware, json_response
+from registry.ledger.didketen import DidUrlError, KetenDid, multikey
+from registry.ledger.resolve import parse_version_time, resolution_error, resolve
+from registry.ledger.tx import LIST_ID_REGEX, parse_tx
+from registry.node.node import Node, NodeHaltedError, NotSequencerError
 from ssiwallet.core import strictjson
 from ssiwallet.core.statuslist import StatusList, create_status_list_token
+from ssiwallet.infra.web import MAX_BODY, Handler, error_middleware, json_response
 
 __all__ = ["NODE", "NodeSettings", "create_node_app"]
 

@@ -1,16 +1,4 @@
-"""Durable storage of the registry log: blocks, their transactions and the latest checkpoint.
-
-The node's pure core computes every hash and signature; storage only keeps bytes, durably and
-atomically, and hands them back unchanged (the node re-hashes what it reads, so a tampered
-file is caught there, not here). Every transaction is a leaf of one Merkle tree, so its
-global index is part of what is stored: indexes and heights are contiguous from 0.
-
-The one write that matters is :meth:`Storage.append_block`: the block, its transactions and
-the checkpoint covering them go into a single SQLite transaction. A crash (or a full disk) at
-any point therefore leaves either the old state or the new one, never a checkpoint naming a
-leaf that is not stored, and the call returns only after the commit is on disk (WAL with
-``synchronous=FULL`` fsyncs the log on every commit), so an acknowledged block survives.
-"""
+"""The registry log in one SQLite file (WAL, ``synchronous=FULL``): acknowledged means on disk."""
 
 from __future__ import annotations
 
@@ -19,199 +7,22 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from registry.errors import RegistryError
-from registry.sqlite import make_durable, write_transaction
+from registry.node.storage.base import (
+    BATCH,
+    SCHEMA_VERSION,
+    StorageError,
+    StoredBlock,
+    StoredTx,
+    check_extends,
+    check_paging,
+    conflict,
+)
+from ssiwallet.infra.sqlite import make_durable, write_transaction
 
-__all__ = ["SCHEMA_VERSION", "MemoryStorage", "SqliteStorage", "Storage", "StorageError",
-           "StoredBlock", "StoredTx"]
-
-SCHEMA_VERSION = 1
-"""Kept in ``PRAGMA user_version``; a file with another version is refused, never migrated
-implicitly, so an old binary cannot misread a newer layout."""
-
-_BATCH = 512
-"""Rows fetched per query by the streaming iterators: bounded memory, and no cursor (hence
-no read transaction pinning the WAL) is held open while the caller works between batches."""
-
-
-class StorageError(RegistryError):
-    """Storage failed or refused a write; the store is unchanged by the failed call.
-
-    Raised with a more specific ``code`` where the caller can act on the reason:
-    ``registry.storage_full`` (disk full or I/O error), ``registry.storage_conflict`` (the
-    block does not extend the stored chain, or reuses a tx id / block hash),
-    ``registry.storage_version`` (unknown schema) and ``registry.storage_corrupt`` (not a
-    SQLite file, or the stored log is not a contiguous prefix).
-    """
-
-    code = "registry.storage_error"
-    status = 503
-
-
-@dataclass(frozen=True, slots=True)
-class StoredBlock:
-    """One block as stored: the caller's hash and header bytes, and where its txs sit."""
-
-    height: int
-    hash: str
-    header: bytes
-    first_index: int
-    tx_count: int
-
-
-@dataclass(frozen=True, slots=True)
-class StoredTx:
-    """One transaction as stored; ``index`` is its leaf index in the log's Merkle tree."""
-
-    index: int
-    id: str
-    height: int
-    data: bytes
-
-
-class Storage(Protocol):
-    """The narrow interface the node uses.
-
-    ``append_block`` stores, atomically, the block, its transactions (ids and bytes, at global
-    indexes ``first_index`` onwards) and the latest checkpoint note; the block must extend the
-    chain exactly (next height, ``first_index == tx_count()``, ``tx_count == len(txs)``,
-    fresh tx ids and block hash) or nothing is written and ``registry.storage_conflict`` is
-    raised. It returns only once the write is durable. ``set_checkpoint`` replaces the note
-    (witness cosignatures added, re-signed when idle). Readers return the stored bytes
-    unchanged; the iterators stream in order, in batches, up to the end of the log as it is
-    when each batch is read. Failures surface as :class:`StorageError`, never a driver error.
-    """
-
-    def height(self) -> int | None: ...
-    def tx_count(self) -> int: ...
-    def append_block(
-        self, block: StoredBlock, txs: Sequence[tuple[str, bytes]], checkpoint: str
-    ) -> None: ...
-    def set_checkpoint(self, checkpoint: str) -> None: ...
-    def checkpoint(self) -> str | None: ...
-    def block(self, height: int) -> StoredBlock | None: ...
-    def blocks(self, start: int, limit: int) -> list[StoredBlock]: ...
-    def block_txs(self, height: int) -> list[StoredTx]: ...
-    def tx(self, tx_id: str) -> StoredTx | None: ...
-    def tx_at(self, index: int) -> StoredTx | None: ...
-    def iter_txs(self, start: int = 0) -> Iterator[StoredTx]: ...
-    def iter_blocks(self, start: int = 0) -> Iterator[StoredBlock]: ...
-    def get_meta(self, key: str) -> str | None: ...
-    def set_meta(self, key: str, value: str) -> None: ...
-    def close(self) -> None: ...
-
-
-def _conflict(detail: str) -> StorageError:
-    return StorageError(detail, code="registry.storage_conflict")
-
-
-def _check_extends(
-    block: StoredBlock, txs: Sequence[tuple[str, bytes]], height: int | None, count: int
-) -> None:
-    """Refuse a block that does not extend the chain exactly: the same rule for every store."""
-    expected = 0 if height is None else height + 1
-    if block.height != expected:
-        raise _conflict(f"block height {block.height}, expected {expected}")
-    if block.first_index != count:
-        raise _conflict(f"block first_index {block.first_index}, expected {count}")
-    if block.tx_count != len(txs):
-        raise _conflict(f"block tx_count {block.tx_count} but {len(txs)} transactions given")
-
-
-def _check_paging(start: int, limit: int) -> None:
-    # SQLite reads a negative LIMIT as "no limit": refuse it rather than dump the whole log.
-    if start < 0 or limit < 0:
-        raise ValueError("start and limit must be non-negative")
-
-
-class MemoryStorage:
-    """In-memory :class:`Storage` for pure tests, with the same checks as the SQLite one."""
-
-    def __init__(self) -> None:
-        self._blocks: list[StoredBlock] = []
-        self._txs: list[StoredTx] = []
-        self._by_id: dict[str, int] = {}
-        self._hashes: set[str] = set()
-        self._meta: dict[str, str] = {}
-        self._checkpoint: str | None = None
-        self._closed = False
-
-    def _live(self) -> MemoryStorage:
-        if self._closed:  # use after close is a bug in the caller, as with the SQLite store
-            raise StorageError("storage is closed")
-        return self
-
-    def height(self) -> int | None:
-        return len(self._live()._blocks) - 1 if self._blocks else None
-
-    def tx_count(self) -> int:
-        return len(self._live()._txs)
-
-    def append_block(
-        self, block: StoredBlock, txs: Sequence[tuple[str, bytes]], checkpoint: str
-    ) -> None:
-        _check_extends(block, txs, self.height(), len(self._txs))
-        ids = [tx_id for tx_id, _ in txs]
-        if len(set(ids)) != len(ids) or any(i in self._by_id for i in ids):
-            raise _conflict("duplicate transaction id")
-        if block.hash in self._hashes:
-            raise _conflict("duplicate block hash")
-        self._blocks.append(StoredBlock(block.height, block.hash, bytes(block.header),
-                                        block.first_index, block.tx_count))
-        self._hashes.add(block.hash)
-        for index, (tx_id, data) in enumerate(txs, start=block.first_index):
-            self._txs.append(StoredTx(index, tx_id, block.height, bytes(data)))
-            self._by_id[tx_id] = index
-        self._checkpoint = checkpoint
-
-    def set_checkpoint(self, checkpoint: str) -> None:
-        self._live()._checkpoint = checkpoint
-
-    def checkpoint(self) -> str | None:
-        return self._live()._checkpoint
-
-    def block(self, height: int) -> StoredBlock | None:
-        return self._live()._blocks[height] if 0 <= height < len(self._blocks) else None
-
-    def blocks(self, start: int, limit: int) -> list[StoredBlock]:
-        _check_paging(start, limit)
-        return self._live()._blocks[start : start + limit]
-
-    def block_txs(self, height: int) -> list[StoredTx]:
-        b = self.block(height)
-        return [] if b is None else self._txs[b.first_index : b.first_index + b.tx_count]
-
-    def tx(self, tx_id: str) -> StoredTx | None:
-        index = self._live()._by_id.get(tx_id)
-        return None if index is None else self._txs[index]
-
-    def tx_at(self, index: int) -> StoredTx | None:
-        return self._live()._txs[index] if 0 <= index < len(self._txs) else None
-
-    def iter_txs(self, start: int = 0) -> Iterator[StoredTx]:
-        i = max(start, 0)
-        while (tx := self.tx_at(i)) is not None:
-            yield tx
-            i += 1
-
-    def iter_blocks(self, start: int = 0) -> Iterator[StoredBlock]:
-        h = max(start, 0)
-        while (b := self.block(h)) is not None:
-            yield b
-            h += 1
-
-    def get_meta(self, key: str) -> str | None:
-        return self._live()._meta.get(key)
-
-    def set_meta(self, key: str, value: str) -> None:
-        self._live()._meta[key] = value
-
-    def close(self) -> None:
-        self._closed = True
+__all__ = ["SqliteStorage"]
 
 
 _SCHEMA = (
@@ -238,7 +49,7 @@ def _translate(exc: sqlite3.Error) -> StorageError:
         return StorageError(f"not a valid registry database: {exc}",
                             code="registry.storage_corrupt")
     if isinstance(exc, sqlite3.IntegrityError):
-        return _conflict(f"duplicate or invalid row: {exc}")
+        return conflict(f"duplicate or invalid row: {exc}")
     return StorageError(f"storage failure: {exc}")
 
 
@@ -248,7 +59,7 @@ class SqliteStorage:
     WAL with ``synchronous=FULL`` makes every commit durable before it returns; each write is
     one ``BEGIN IMMEDIATE`` … ``COMMIT``, so other processes on the same file are serialised
     by SQLite's own locks (waiting up to ``busy_timeout`` seconds) and the chain checks run
-    against what is actually on disk. One connection, shared across threads under a lock.
+    against what is actually on disk. One connection, used across threads under a lock.
 
     Args:
         path: the database file (created when missing); ``:memory:`` is refused, as it has no
@@ -358,7 +169,7 @@ class SqliteStorage:
         with self._op(), self._write() as c:
             top = c.execute("SELECT max(height) FROM blocks").fetchone()[0]
             last = c.execute("SELECT max(idx) FROM txs").fetchone()[0]
-            _check_extends(block, txs, top, 0 if last is None else last + 1)
+            check_extends(block, txs, top, 0 if last is None else last + 1)
             c.execute(f"INSERT INTO blocks ({_BLOCK_COLS}) VALUES (?, ?, ?, ?, ?)",
                       (block.height, block.hash, bytes(block.header), block.first_index,
                        block.tx_count))
@@ -385,7 +196,7 @@ class SqliteStorage:
         return None if row is None else StoredBlock(*row)
 
     def blocks(self, start: int, limit: int) -> list[StoredBlock]:
-        _check_paging(start, limit)
+        check_paging(start, limit)
         return [StoredBlock(*r) for r in self._all(
             f"SELECT {_BLOCK_COLS} FROM blocks WHERE height >= ? ORDER BY height LIMIT ?",
             start, limit)]
@@ -407,13 +218,13 @@ class SqliteStorage:
     def iter_txs(self, start: int = 0) -> Iterator[StoredTx]:
         i = max(start, 0)
         while rows := self._all(f"SELECT {_TX_COLS} FROM txs t WHERE idx >= ?"
-                                " ORDER BY idx LIMIT ?", i, _BATCH):
+                                " ORDER BY idx LIMIT ?", i, BATCH):
             yield from (StoredTx(*r) for r in rows)  # to an empty batch: streams later appends
             i = rows[-1][0] + 1
 
     def iter_blocks(self, start: int = 0) -> Iterator[StoredBlock]:
         h = max(start, 0)
-        while batch := self.blocks(h, _BATCH):
+        while batch := self.blocks(h, BATCH):
             yield from batch
             h = batch[-1].height + 1
 

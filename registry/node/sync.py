@@ -18,15 +18,15 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from registry.chain import Chain
-from registry.checkpoint import Checkpoint, CosignatureVerifier
 from registry.errors import RegistryError
-from registry.node import Node, store_block
-from registry.note import open_note
-from registry.storage import Storage
-from registry.tx import canonical
-from registry.witness import WitnessConflict, WitnessError
-from registry.witness_http import submit_checkpoint
+from registry.ledger.chain import Chain
+from registry.ledger.tx import canonical
+from registry.node.node import Node, store_block
+from registry.node.storage import Storage
+from registry.tlog.checkpoint import Checkpoint, CosignatureVerifier
+from registry.tlog.note import open_note
+from registry.witness.decide import WitnessConflict, WitnessError
+from registry.witness.http import submit_checkpoint
 from ssiwallet.core import strictjson
 from ssiwallet.errors import SsiError
 

@@ -1,24 +1,24 @@
-"""Errors, trust policy and value types of :mod:`registry.client`.
+"""Errors, trust policy and value types of :mod:`registry.client.client`.
 
 Everything here is plain data or a pure helper; the network side lives in
-:mod:`registry.client_trust` and :mod:`registry.client`, which re-exports the public names.
+:mod:`registry.client.trust` and :mod:`registry.client.client`, which re-exports the public names.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from registry.checkpoint import CosignatureVerifier
 from registry.errors import RegistryError
-from registry.note import NoteVerifier
+from registry.tlog.checkpoint import CosignatureVerifier
+from registry.tlog.note import NoteVerifier
 from ssiwallet.core import strictjson
 from ssiwallet.core.keys import Ed25519PublicKey
 from ssiwallet.errors import SsiError
+from ssiwallet.infra.files import write_atomic
 
 __all__ = [
     "CheckpointStore", "ClientError", "FileCheckpointStore", "Genesis", "KeyNotValidError",
@@ -136,12 +136,7 @@ class FileCheckpointStore:
             return None
 
     def save(self, note: str) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(note)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
+        write_atomic(self.path, note)
 
 
 def _untrusted(detail: str, code: str | None = None) -> UntrustedResponseError:

@@ -20,14 +20,14 @@ import time as _time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from registry.block import BlockError, BlockHeader
-from registry.chain import Chain, Pending
-from registry.checkpoint import Checkpoint
 from registry.errors import RegistryError
-from registry.merkle import leaf_hash
-from registry.note import NoteSigner, NoteVerifier, sign_note
-from registry.storage import Storage, StoredBlock, StoredTx
-from registry.tx import Tx, tx_id
+from registry.ledger.block import BlockError, BlockHeader
+from registry.ledger.chain import Chain, Pending
+from registry.ledger.tx import Tx, tx_id
+from registry.node.storage import Storage, StoredBlock, StoredTx
+from registry.tlog.checkpoint import Checkpoint
+from registry.tlog.merkle import leaf_hash
+from registry.tlog.note import NoteSigner, NoteVerifier, sign_note
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.errors import SsiError
 

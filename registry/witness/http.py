@@ -26,10 +26,9 @@ from collections.abc import AsyncIterator, Callable, Sequence
 import aiohttp
 from aiohttp import web
 
-from registry.checkpoint import Checkpoint, CosignatureVerifier
-from registry.note import parse_note
-from registry.web import MAX_BODY, error_middleware, json_response
-from registry.witness import (
+from registry.tlog.checkpoint import Checkpoint, CosignatureVerifier
+from registry.tlog.note import parse_note
+from registry.witness.decide import (
     Accepted,
     AddCheckpointRequest,
     SignedCheckpoint,
@@ -42,8 +41,9 @@ from registry.witness import (
     origin_hash,
     parse_add_checkpoint,
 )
-from registry.witness_store import WitnessStore, WitnessStoreError
+from registry.witness.store import WitnessStore, WitnessStoreError
 from ssiwallet.errors import SsiError
+from ssiwallet.infra.web import MAX_BODY, error_middleware, json_response
 
 __all__ = [
     "CLOCK",

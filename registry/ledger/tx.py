@@ -24,8 +24,8 @@ from typing import Any
 
 import rfc8785
 
-from registry.didketen import KetenDid
-from registry.fields import (
+from registry.ledger.didketen import KetenDid
+from registry.ledger.fields import (
     CLAIM_NAME,
     DID,
     DIGEST,
@@ -128,7 +128,7 @@ _ENVELOPE_KEYS = ENVELOPE.fields.keys() - {"body"}
 def canonical(obj: Mapping[str, Any]) -> bytes:
     """RFC 8785 (JCS) bytes of a transaction or a block header.
 
-    Shapes checked by :mod:`registry.fields` hold only integers, strings, lists and objects
+    Shapes checked by :mod:`registry.ledger.fields` hold only integers, strings, lists and objects
     with ASCII member names, for which sorted, compact ``json.dumps`` *is* JCS; that costs a
     fifth of the general encoder, which only schemas (free JSON Schema members) still need.
     """

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from registry.errors import RegistryError
-from registry.note import (
+from registry.tlog.note import (
     SIG_TYPE_COSIGNATURE_V1,
     BadNoteError,
     NamedPrivateKey,
