@@ -1,0 +1,5 @@
+"""The C2SP witness: the pure decision (``decide``), its durable ``store``, the HTTP service
+(``http``) and the client the node uses to ask for cosignatures.
+"""
+
+__all__ = ["decide", "http", "store"]

@@ -1,1 +1,4 @@
-"""The holder's protocol flows (receive, present): library code the CLI and TUI call."""
+"""The holder side of the protocols: receiving (OpenID4VCI) and presenting (OpenID4VP).
+"""
+
+__all__ = ["present", "receive"]
