@@ -29,12 +29,9 @@ from typing import Any
 
 import aiohttp
 
+from issuer.app import create_app
 from issuer.config import PROFILES, IssuerConfig, load_config, render_config
-from issuer.context import IssuerContext
 from issuer.errors import ConfigError
-from issuer.http import create_issuer_app
-from issuer.registry_link import RegistryLink
-from issuer.store import IssuerStore
 from registry.author import Controller, load_controller, save_controller
 from registry.client.client import RegistryClient, TrustPolicy
 from ssiwallet.core import strictjson
@@ -96,24 +93,13 @@ def cmd_init(args: argparse.Namespace) -> dict[str, Any]:
                      f"ssi-issuer serve --config {folder / CONFIG_NAME}"]}
 
 
-def build_context(config: IssuerConfig) -> IssuerContext:
-    """Open the database and the registry link of a configured issuer."""
-    store = IssuerStore(config.database)
-    try:
-        link = RegistryLink(_client(config), config.key_file)
-    except BaseException:
-        store.close()
-        raise
-    return IssuerContext.build(config, store, link)
-
-
 def cmd_serve(args: argparse.Namespace) -> None:
     config = load_config(args.config)
-    ctx = build_context(config)
+    did = load_controller(config.key_file).did  # a bad key file fails here, before serving
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    banner = {"issuer": config.public_url, "did": str(ctx.link.did),
+    banner = {"issuer": config.public_url, "did": str(did),
               "profile": config.profile.name, "desk": f"{config.public_url}/desk"}
-    asyncio.run(serve_forever(create_issuer_app(ctx), config.host, config.port, banner))
+    asyncio.run(serve_forever(create_app(config), config.host, config.port, banner))
 
 
 def cmd_rotate_key(args: argparse.Namespace) -> dict[str, Any]:

@@ -13,27 +13,23 @@ import logging
 
 from aiohttp import web
 
-from issuer import desk
 from issuer.context import ISSUER, IssuerContext
 from issuer.errors import AccessError, AdminAuthError, IssuerError
 from issuer.metadata import authorization_server_metadata, credential_issuer_metadata
 from ssiwallet.core.credtypes import InvalidClaimsError
 from ssiwallet.errors import CredentialTypeError, InputError, SsiError
 from ssiwallet.infra.web import (
-    MAX_BODY,
-    every,
     form_body,
     json_body,
     json_response,
     protocol_error_middleware,
 )
 
-__all__ = ["create_issuer_app", "require_admin"]
+__all__ = ["add_routes", "create_issuer_app", "error_middleware", "require_admin"]
 
 log = logging.getLogger(__name__)
 
 OAUTH_PATHS = frozenset({"/token", "/credential", "/nonce"})
-SWEEP_SECONDS = 60
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -158,26 +154,8 @@ async def admin_set_status(request: web.Request) -> web.Response:
     return json_response(record.to_json())
 
 
-async def _expire_offers(app: web.Application) -> None:
-    """Forget the claims of expired offers (once a minute, and once at start)."""
-    ctx = app[ISSUER]
-    ctx.store.expire_offers(ctx.clock())
-
-
-async def _close(app: web.Application) -> None:
-    await app[ISSUER].link.client.close()
-    app[ISSUER].store.close()
-
-
-def create_issuer_app(ctx: IssuerContext, *, close_on_cleanup: bool = True
-                      ) -> web.Application:
-    """The aiohttp application of one issuer."""
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware])
-    app[ISSUER] = ctx
-    app.cleanup_ctx.append(every(SWEEP_SECONDS, _expire_offers, at_start=True))
-    if close_on_cleanup:
-        app.on_cleanup.append(_close)
-    router = app.router
+def add_routes(router: web.UrlDispatcher) -> None:
+    """The protocol endpoints and the admin API (the desk adds its own pages)."""
     router.add_get("/.well-known/openid-credential-issuer", issuer_metadata)
     router.add_get("/.well-known/oauth-authorization-server", as_metadata)
     router.add_post("/token", token)
@@ -188,5 +166,18 @@ def create_issuer_app(ctx: IssuerContext, *, close_on_cleanup: bool = True
     router.add_get("/admin/offers/{id}", admin_offer)
     router.add_get("/admin/credentials", admin_credentials)
     router.add_post("/admin/credentials/{id}/status", admin_set_status)
-    desk.add_routes(router)
+
+
+def create_issuer_app(ctx: IssuerContext) -> web.Application:
+    """An app around a context the caller built and will close (being replaced by
+    :func:`issuer.app.create_app`, which owns its resources)."""
+    from issuer import desk
+    from issuer.app import SWEEP_SECONDS, _expire_offers
+    from ssiwallet.infra.web import MAX_BODY, every
+
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware])
+    app[ISSUER] = ctx
+    app.cleanup_ctx.append(every(SWEEP_SECONDS, _expire_offers, at_start=True))
+    add_routes(app.router)
+    desk.add_routes(app.router)
     return app
