@@ -178,6 +178,12 @@ def create_issuer_app(ctx: IssuerContext) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware])
     app[ISSUER] = ctx
     app.cleanup_ctx.append(every(SWEEP_SECONDS, _expire_offers, at_start=True))
+    app.on_cleanup.append(_close)
     add_routes(app.router)
     desk.add_routes(app.router)
     return app
+
+
+async def _close(app: web.Application) -> None:
+    await app[ISSUER].link.client.close()
+    app[ISSUER].store.close()

@@ -30,10 +30,9 @@ from ssiwallet.infra.web import (
 )
 from verifier import desk
 from verifier.context import VERIFIER
-from verifier.errors import VerifierError
 from verifier.service import CHECKPOINT_SECONDS, VerifierContext
 
-__all__ = ["create_verifier_app"]
+__all__ = ["add_routes", "create_verifier_app", "error_middleware"]
 
 log = logging.getLogger(__name__)
 
@@ -82,31 +81,28 @@ async def health(request: web.Request) -> web.Response:
                           "registry_checkpoint": ctx.checkpoint_error or "verified"})
 
 
-async def _close(app: web.Application) -> None:
-    await app[VERIFIER].client.close()
-
-
-async def _follow_checkpoint(app: web.Application) -> None:
-    """Follow the registry's checkpoint (see ``VerifierContext.follow_checkpoint``)."""
-    try:
-        await app[VERIFIER].follow_checkpoint()
-    except VerifierError as exc:
-        log.warning("registry checkpoint: %s", exc.detail)
-
-
-def create_verifier_app(ctx: VerifierContext, *, close_on_cleanup: bool = True
-                        ) -> web.Application:
-    """The aiohttp application of one verifier (call ``await ctx.prepare()`` first)."""
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware])
-    app[VERIFIER] = ctx
-    app.cleanup_ctx.append(every(CHECKPOINT_SECONDS, _follow_checkpoint, at_start=False))
-    if close_on_cleanup:
-        app.on_cleanup.append(_close)
-    router = app.router
+def add_routes(router: web.UrlDispatcher) -> None:
+    """The session API and the OpenID4VP endpoints (the desk adds its own pages)."""
     router.add_post("/sessions", create_session)
     router.add_get("/sessions/{id}", get_session)
     router.add_get("/request/{request_id}", get_request)
     router.add_post("/response", post_response)
     router.add_get("/health", health)
-    desk.add_routes(router)
+
+
+def create_verifier_app(ctx: VerifierContext) -> web.Application:
+    """An app around a context the caller built, prepared and will close (being replaced by
+    :func:`verifier.app.create_app`, which owns its resources)."""
+    from verifier.app import _follow_checkpoint
+
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware])
+    app[VERIFIER] = ctx
+    app.cleanup_ctx.append(every(CHECKPOINT_SECONDS, _follow_checkpoint, at_start=False))
+    app.on_cleanup.append(_close)
+    add_routes(app.router)
+    desk.add_routes(app.router)
     return app
+
+
+async def _close(app: web.Application) -> None:
+    await app[VERIFIER].client.close()
