@@ -32,18 +32,19 @@ import aiohttp
 from issuer.app import create_app
 from issuer.config import PROFILES, IssuerConfig, load_config, render_config
 from issuer.errors import ConfigError
-from registry.author import Controller, load_controller, save_controller
+from registry.author import load_controller, save_controller
+from registry.author.onboard import onboard, registry_identity
 from registry.client.client import RegistryClient, TrustPolicy
 from ssiwallet.core import strictjson
 from ssiwallet.errors import SsiError
-from ssiwallet.infra.cli import Command, run_command
-from ssiwallet.infra.files import create_exclusive
+from ssiwallet.core.values import HttpOrigin
+from ssiwallet.infra.cli import Command, run_command, value_arg
+from ssiwallet.infra.files import create_exclusive, write_atomic
 from ssiwallet.infra.web import serve_forever
 
 __all__ = ["main"]
 
 CONFIG_NAME = "issuer.toml"
-REQUEST_NAME = "did-create-request.json"
 
 
 
@@ -59,35 +60,25 @@ def _write_secret(path: Path, text: str) -> None:
 
 def cmd_init(args: argparse.Namespace) -> dict[str, Any]:
     folder: Path = args.dir
+    registry_url = args.registry.rstrip("/")
     if (folder / CONFIG_NAME).exists():
         raise ConfigError(f"{folder / CONFIG_NAME} exists; refusing to overwrite an issuer")
-    registry_url = args.registry.rstrip("/")
-
-    async def chain_and_genesis() -> tuple[str, str]:
-        async with RegistryClient(registry_url, policy=TrustPolicy(
-                genesis_hash=args.genesis_hash)) as client:
-            g = await client.genesis()
-            return g.chain_id, g.hash
-
-    chain, genesis_hash = asyncio.run(chain_and_genesis())
-    folder.mkdir(parents=True, exist_ok=True)
+    chain, genesis_hash = asyncio.run(registry_identity(registry_url, args.genesis_hash))
     profile = PROFILES[args.profile]
-    controller = Controller.new(args.name_en or profile.display["en"])
-    request = controller.create_tx(chain, int(time.time()), None)
+    made = onboard(folder, config_name=CONFIG_NAME, key_name="issuer-key.json",
+                   name=args.name_en or profile.display["en"], chain=chain,
+                   genesis_hash=genesis_hash)
     text, token = render_config(profile=args.profile, public_url=args.public_url.rstrip("/"),
                                 port=args.port, registry_url=registry_url,
                                 genesis_hash=genesis_hash, name_nl=args.name_nl,
                                 name_en=args.name_en)
-    save_controller(controller, folder / "issuer-key.json")
     _write_secret(folder / "admin-token", token + "\n")
-    (folder / REQUEST_NAME).write_bytes(request)
-    (folder / CONFIG_NAME).write_text(text, encoding="utf-8")
+    write_atomic(folder / CONFIG_NAME, text)
     vcts = [c.vct for c in profile.credentials]
-    return {"did": str(controller.did), "config": str(folder / CONFIG_NAME),
-            "request": str(folder / REQUEST_NAME), "vcts": vcts,
-            "next": [f"ssi-registry endorse {folder / REQUEST_NAME} --steward STEWARD.json "
-                     f"--registry {registry_url}",
-                     f"ssi-registry accredit --issuer {controller.did} "
+    return {"did": made.did, "config": str(folder / CONFIG_NAME),
+            "request": str(made.request_file), "vcts": vcts,
+            "next": [made.endorse_hint(registry_url),
+                     f"ssi-registry accredit --issuer {made.did} "
                      + " ".join(f"--vct {v}" for v in vcts)
                      + f" --steward STEWARD.json --registry {registry_url}",
                      f"ssi-issuer serve --config {folder / CONFIG_NAME}"]}
@@ -156,8 +147,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("init", help="make keys, admin token, configuration and DID request")
     p.add_argument("dir", type=Path)
     p.add_argument("--profile", choices=sorted(PROFILES), required=True)
-    p.add_argument("--registry", required=True, help="the registry node's URL")
-    p.add_argument("--public-url", required=True, help="where wallets reach this issuer")
+    p.add_argument("--registry", required=True, type=value_arg(HttpOrigin),
+                   help="the registry node's URL")
+    p.add_argument("--public-url", required=True, type=value_arg(HttpOrigin),
+                   help="where wallets reach this issuer")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--name-nl")
     p.add_argument("--name-en")
