@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ import nacl.secret
 import nacl.utils
 
 from issuer.errors import IssuerError
-from ssiwallet.infra.sqlite import make_durable, write_transaction
+from ssiwallet.infra.sqlite import connect, make_durable, write_transaction
 
 __all__ = ["CredentialRecord", "IssuerStore", "OfferRecord", "open_claims", "seal_claims",
            "secret_hash"]
@@ -151,7 +150,7 @@ class IssuerStore:
     """SQLite store of one issuer (see the module docstring). Not thread-safe: one event loop."""
 
     def __init__(self, path: Path | str) -> None:
-        self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.conn = connect(path)
         try:
             self.conn.execute("PRAGMA secure_delete = ON")
             refused = make_durable(self.conn) if str(path) != ":memory:" else None

@@ -37,7 +37,7 @@ from registry.witness.decide import Evidence, LogState, WitnessKeyError
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.errors import SsiError
 from ssiwallet.infra.files import create_exclusive
-from ssiwallet.infra.sqlite import make_durable, write_transaction
+from ssiwallet.infra.sqlite import connect, make_durable, write_transaction
 
 __all__ = [
     "MAX_EVIDENCE_PER_ORIGIN",
@@ -107,11 +107,11 @@ class WitnessStore:
         self._lock = threading.Lock()
         self._closed = False
         try:
-            self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._conn = connect(path, busy_timeout=busy_timeout)
         except sqlite3.Error as exc:
             raise WitnessStoreError(f"cannot open witness database: {exc}") from exc
         try:
-            self._setup(busy_timeout)
+            self._setup()
         except BaseException as exc:
             self._conn.close()
             self._closed = True
@@ -119,9 +119,8 @@ class WitnessStore:
                 raise WitnessStoreError(f"cannot open witness database: {exc}") from exc
             raise
 
-    def _setup(self, busy_timeout: float) -> None:
+    def _setup(self) -> None:
         c = self._conn
-        c.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         refused = make_durable(c)
         if refused is not None:
             raise WitnessStoreError(f"cannot use WAL journal (got {refused!r}); need a file path")

@@ -20,7 +20,7 @@ from registry.node.storage.base import (
     check_paging,
     conflict,
 )
-from ssiwallet.infra.sqlite import make_durable, write_transaction
+from ssiwallet.infra.sqlite import connect, make_durable, write_transaction
 
 __all__ = ["SqliteStorage"]
 
@@ -77,11 +77,11 @@ class SqliteStorage:
         self._lock = threading.Lock()
         self._closed = True
         try:
-            self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._conn = connect(path, busy_timeout=busy_timeout)
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
         try:
-            self._setup(max_pages, busy_timeout)
+            self._setup(max_pages)
         except BaseException as exc:
             self._conn.close()
             if isinstance(exc, sqlite3.Error):
@@ -89,9 +89,8 @@ class SqliteStorage:
             raise
         self._closed = False
 
-    def _setup(self, max_pages: int | None, busy_timeout: float) -> None:
+    def _setup(self, max_pages: int | None) -> None:
         c = self._conn
-        c.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         self._check_version()  # before any write: a file we do not understand stays untouched
         refused = make_durable(c)
         if refused is not None:
