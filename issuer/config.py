@@ -13,11 +13,12 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from issuer.errors import ConfigError
 from ssiwallet.core.credtype_schemas import VCT_COMPETENCE, VCT_DIPLOMA, VCT_IDENTITY
 from ssiwallet.core.credtypes import CredentialType, get_type
+from ssiwallet.core.values import HttpOrigin
+from ssiwallet.errors import BadValueError
 
 __all__ = ["PROFILES", "CredentialConfig", "IssuerConfig", "Profile", "load_config",
            "render_config"]
@@ -63,13 +64,13 @@ class IssuerConfig:
 
     profile: Profile
     display: dict[str, str]
-    public_url: str
+    public_url: HttpOrigin
     host: str
     port: int
     key_file: Path
     database: Path
     admin_token: str
-    registry_url: str
+    registry_url: HttpOrigin
     genesis_hash: str | None
     status_list: str = "main"
     status_list_size: int = 1 << 16
@@ -91,11 +92,12 @@ def _get(table: dict[str, Any], key: str, kind: type, default: Any = ...) -> Any
     return value
 
 
-def _url(value: str, key: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
-        raise ConfigError(f"configuration: {key!r} must be an http(s) origin URL")
-    return value.rstrip("/")
+def _url(value: str, key: str) -> HttpOrigin:
+    try:
+        return HttpOrigin(value)
+    except BadValueError as exc:
+        raise ConfigError(f"configuration: {key!r} must be an http(s) origin URL: "
+                          f"{exc.detail}") from None
 
 
 def load_config(path: Path) -> IssuerConfig:

@@ -2,7 +2,9 @@
 
 Output is text for people, or one JSON document with ``--json``. Exit status: 0 done,
 1 error (``{"error": CODE, "detail": ...}`` with ``--json``), 2 the verifier refused the
-presentation, 3 the person declined it, 130 interrupted. The passphrase comes from
+presentation, or a command line that cannot be acted on (argparse's usage error on stderr;
+a malformed value names its code, e.g. ``input.bad_url``), 3 the person declined it,
+130 interrupted. The passphrase comes from
 ``SSIWALLET_PASSPHRASE`` or a prompt; it is never an argument (arguments show in ``ps``).
 """
 
@@ -22,7 +24,9 @@ from typing import Any
 import aiohttp
 
 from ssiwallet import cli_text as text
+from ssiwallet.core.values import HttpOrigin
 from ssiwallet.errors import SsiError, WalletError
+from ssiwallet.infra.cli import value_arg
 from ssiwallet.wallet.store import Store, default_home
 from ssiwallet.wallet.wallet import Wallet
 
@@ -188,9 +192,11 @@ def _parser() -> argparse.ArgumentParser:
         subs[name].set_defaults(func=func)
     for name in ("init", "registry"):
         if name == "init":
-            subs[name].add_argument("--registry", help="the registry's URL")
+            subs[name].add_argument("--registry", type=value_arg(HttpOrigin),
+                                    help="the registry's URL, https://host[:port]")
         else:
-            subs[name].add_argument("url", help="the registry's URL")
+            subs[name].add_argument("url", type=value_arg(HttpOrigin),
+                                    help="the registry's URL, https://host[:port]")
         subs[name].add_argument("--genesis", help="pin the registry's genesis hash")
     subs["show"].add_argument("id")
     subs["receive"].add_argument("uri")

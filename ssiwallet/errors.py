@@ -6,6 +6,9 @@ map to JSON (``{"error": code, "detail": ...}``) and tests assert on::
     SsiError                        ssi.*
     └── CoreError                   core.*
         ├── InputError              json.* / b64.*     malformed bytes or JSON from outside
+        ├── BadValueError           input.*            a value type refused its input (values.py):
+        │                                              input.bad_url, input.bad_did_url,
+        │                                              input.bad_vct, input.bad_status_list_id
         ├── JoseError               jose.*             JWS / JWK problems
         ├── DidError                did.*              did:key parsing
         ├── SdJwtError              sdjwt.*            RFC 9901 issuance, presentation, verification
@@ -61,6 +64,13 @@ class InputError(CoreError):
     """Bytes or JSON from outside that do not meet the strict input rules."""
 
     code = "json.invalid"
+
+
+class BadValueError(CoreError):
+    """A value type (:mod:`ssiwallet.core.values`) refused what it was given: a URL, DID URL,
+    credential type or status list id that is not well formed. ``code`` names which."""
+
+    code = "input.bad_value"
 
 
 class JoseError(CoreError):

@@ -14,11 +14,11 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from ssiwallet.core import strictjson
 from ssiwallet.core.dcql import parse_query
-from ssiwallet.errors import SsiError
+from ssiwallet.core.values import HttpOrigin
+from ssiwallet.errors import BadValueError, SsiError
 from verifier.errors import VerifierError
 from verifier.presets import BUILTIN, Preset
 
@@ -29,11 +29,11 @@ __all__ = ["VerifierConfig", "load_config", "render_config"]
 class VerifierConfig:
     """A served verifier."""
 
-    public_url: str
+    public_url: HttpOrigin
     host: str
     port: int
     key_file: Path
-    registry_url: str
+    registry_url: HttpOrigin
     genesis_hash: str | None
     presets: tuple[Preset, ...]
     retention: int = 600
@@ -52,12 +52,11 @@ def _bad(detail: str) -> VerifierError:
     return VerifierError(f"configuration: {detail}", code="verifier.config")
 
 
-def _origin(value: Any, key: str) -> str:
-    parts = urlsplit(value) if isinstance(value, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or (
-            parts.path not in ("", "/")):
-        raise _bad(f"{key!r} must be an http(s) origin URL")
-    return str(value).rstrip("/")
+def _origin(value: Any, key: str) -> HttpOrigin:
+    try:
+        return HttpOrigin(value)
+    except BadValueError as exc:
+        raise _bad(f"{key!r} must be an http(s) origin URL: {exc.detail}") from None
 
 
 def load_config(path: Path) -> VerifierConfig:

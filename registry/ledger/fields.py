@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from registry.errors import RegistryError
+from ssiwallet.core.values import VCT_MAX_LENGTH, VCT_REGEX
 
 __all__ = [
     "CLAIM_NAME", "DID", "DIGEST", "KIND_OF_LEAF", "MULTIKEY", "TX_ID", "VCT",
@@ -223,8 +224,8 @@ MULTIKEY = Pattern(r"z6Mk[1-9A-HJ-NP-Za-km-z]{44,45}", "an Ed25519 Multikey (z6M
                    leaf_kind="public-key")
 DIGEST = Pattern(r"[A-Za-z0-9_-]{43}", "a base64url SHA-256 digest", leaf_kind="digest")
 TX_ID = Pattern(r"[0-9a-f]{64}", "a transaction id (hex SHA-256)", leaf_kind="digest")
-VCT = Pattern(r"(?:urn:[a-z0-9][a-z0-9-]{0,31}:|https://)[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]+",
-              "a credential type (urn: or https: URI)", leaf_kind="credential-type")
+VCT = Pattern(VCT_REGEX, "a credential type (urn: or https: URI)", max_length=VCT_MAX_LENGTH,
+              leaf_kind="credential-type")
 CLAIM_NAME = Pattern(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}", "a claim name", max_length=64,
                      leaf_kind="claim-name")
 

@@ -43,6 +43,7 @@ from registry.ledger.fields import (
 from ssiwallet.core import strictjson
 from ssiwallet.core.b64 import b64u_decode, b64u_encode
 from ssiwallet.core.keys import Ed25519PrivateKey
+from ssiwallet.core.values import STATUS_LIST_ID_REGEX
 from ssiwallet.errors import SsiError
 
 __all__ = [
@@ -62,8 +63,8 @@ _TIME = Int()
 _LOCALIZED = Obj({"nl": Text(), "en": Text()})
 _CLAIM_PATH = ListOf(CLAIM_NAME, min_items=1, max_items=8, unique=False)
 _LIST_NAME = Pattern(r"[a-z0-9][a-z0-9-]{0,31}", "a status list name", leaf_kind="identifier")
-LIST_ID_REGEX = r"[1-9A-HJ-NP-Za-km-z]{16,24}\.[a-z0-9][a-z0-9-]{0,31}"
-"""A status list id: ``<issuer method-specific id>.<name>``."""
+LIST_ID_REGEX = STATUS_LIST_ID_REGEX
+"""A status list id: ``<issuer method-specific id>.<name>`` (:class:`StatusListId`)."""
 _LIST_ID = Pattern(LIST_ID_REGEX,
                    "a status list id (<issuer method id>.<name>)", leaf_kind="identifier")
 _WITNESS = Obj({"name": Pattern(r"[\x21-\x2a\x2c-\x7e]{1,100}", "a witness key name"),

@@ -355,7 +355,10 @@ async def test_settings_change_the_registry(tmp_path: Path) -> None:
         assert app.screen.query_one("#registry", Input).value == wallet.registry_url
         await type_into(pilot, "#registry", "ftp://nowhere")
         await pilot.press("enter", "enter")
-        assert shows(app, "starts with https://")
+        assert shows(app, "is not an http(s) URL") and shows(app, "input.bad_url")
+        await type_into(pilot, "#registry", "registry.example")
+        await pilot.press("enter", "enter")
+        assert shows(app, "write it as https://registry.example")
         assert wallet.registry_url == "https://registry.keten.example"
         await type_into(pilot, "#registry", "https://other.registry.example/")
         await type_into(pilot, "#genesis", "cd" * 32)
