@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -14,6 +12,7 @@ from issuer.issuance import Issuance, Nonces
 from issuer.offers import CreatedOffer, OfferDesk
 from issuer.registry_link import RegistryLink
 from issuer.store import IssuerStore
+from ssiwallet.infra.clock import Clock, system_clock
 
 __all__ = ["ISSUER", "IssuerContext"]
 
@@ -27,11 +26,11 @@ class IssuerContext:
     link: RegistryLink
     desk: OfferDesk
     issuance: Issuance
-    clock: Callable[[], int]
+    clock: Clock
 
     @classmethod
     def build(cls, config: IssuerConfig, store: IssuerStore, link: RegistryLink,
-              clock: Callable[[], int] = lambda: int(time.time()),
+              clock: Clock = system_clock,
               nonces: Nonces | None = None) -> IssuerContext:
         desk = OfferDesk(config, store)
         return cls(config, store, link, desk, Issuance(config, store, desk, link, nonces), clock)

@@ -20,9 +20,8 @@ Decisions:
 from __future__ import annotations
 
 import secrets
-import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from registry.author import ControllerFile
@@ -36,6 +35,7 @@ from ssiwallet.core.receipt import (
     parse_error_response,
     parse_response,
 )
+from ssiwallet.infra.clock import Clock, system_clock
 from verifier.config import VerifierConfig
 from verifier.errors import VerifierError
 from verifier.facts import RegistryClientFacts
@@ -77,13 +77,13 @@ class VerifierContext:
     client: RegistryClient
     facts: RegistryFacts
     sessions: Sessions
-    clock: Callable[[], int] = field(default=lambda: int(time.time()))
+    clock: Clock = system_clock
     registration: dict[str, Any] | None = None
     checkpoint_error: str | None = None
 
     @classmethod
     def build(cls, config: VerifierConfig, client: RegistryClient,
-              clock: Callable[[], int] = lambda: int(time.time())) -> VerifierContext:
+              clock: Clock = system_clock) -> VerifierContext:
         return cls(config, ControllerFile(config.key_file), client, RegistryClientFacts(client),
                    Sessions(ttl=config.session_ttl, retention=config.retention), clock)
 

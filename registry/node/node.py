@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import time as _time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -30,12 +29,12 @@ from registry.tlog.merkle import leaf_hash
 from registry.tlog.note import NoteSigner, NoteVerifier, sign_note
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.errors import SsiError
+from ssiwallet.infra.clock import Clock, system_clock
 
 __all__ = ["Node", "NodeHaltedError", "Receipt", "replay", "store_block"]
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], int]
 Cosigner = Callable[[int, list[bytes], str], Awaitable[str]]
 """Submit (old size, consistency proof, signed checkpoint) to a witness; its cosignatures."""
 
@@ -107,7 +106,7 @@ class Node:
         self.chain = chain
         self.storage = storage
         self.key = key
-        self.clock: Clock = clock or (lambda: int(_time.time()))
+        self.clock: Clock = clock or system_clock
         self.max_block_txs = max_block_txs
         self.halted: str | None = None
         self._queue: list[tuple[Tx, asyncio.Future[Receipt]]] = []

@@ -9,13 +9,13 @@ every screen runs the same flows as the command line.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from textual.app import App
 
 from ssiwallet.errors import WalletError
+from ssiwallet.infra.clock import system_clock
 from ssiwallet.tui.screens.cards import CardsScreen
 from ssiwallet.tui.screens.unlock import UnlockScreen
 from ssiwallet.wallet.sealed import DEFAULT_KDF, KdfParams
@@ -60,7 +60,7 @@ class KetenApp(App[None]):
         """The wallet's notion of now: states (expired?) and dates depend on it."""
         if self._wallet is not None:
             return self._wallet.clock()
-        return self.clock() if self.clock is not None else int(time.time())
+        return self.clock() if self.clock is not None else system_clock()
 
     def on_mount(self) -> None:
         self.push_screen(CardsScreen() if self._wallet is not None else UnlockScreen())

@@ -26,6 +26,7 @@ from pathlib import Path
 import nacl.utils
 
 from ssiwallet.errors import UnlockError, WalletError, WalletFormatError
+from ssiwallet.infra.clock import system_clock
 from ssiwallet.infra.files import write_atomic
 from ssiwallet.wallet.sealed import (
     HEADER_SIZE,
@@ -125,7 +126,7 @@ class Store:
                 raise WalletError(f"a wallet already exists in {home}", code="wallet.exists")
             store._db.executemany("INSERT INTO meta VALUES (?, ?)", [
                 ("wallet_id", nacl.utils.random(16).hex()),
-                ("created_at", str(int(time.time())))])
+                ("created_at", str(system_clock()))])
             store._write()
         return store
 
