@@ -67,7 +67,7 @@ def run() -> list[Row]:
     policy = sdjwt.KeyBindingPolicy(nonce=NONCE, aud=AUD, max_age=10**9)
 
     def ours_verify() -> Any:
-        return verify_vc(shown, lookup=lambda iss, kid, *, at: issuer.public_key, now=NOW,
+        return verify_vc(shown, keys={"did:keten:issuer#key-1": issuer.public_key}, now=NOW,
                          key_binding=policy)
 
     ref_holder = SDJWTHolder(ref_issue().sd_jwt_issuance)

@@ -13,7 +13,7 @@ from ssiwallet.core import sdjwt, strictjson
 from ssiwallet.core.jws import normalize_typ, parse_compact
 from ssiwallet.core.keys import PublicKey, public_key_from_jwk
 from ssiwallet.core.sdjwt.verify import KeyBindingPolicy
-from ssiwallet.core.vc import VC_TYP, verify_vc
+from ssiwallet.core.vc import VC_TYP, keys_named, verify_vc
 from ssiwallet.errors import InputError, JoseError, VcError
 from verifier.errors import UsageError
 
@@ -26,12 +26,15 @@ def load_jwk(text: str) -> PublicKey:
         raise JoseError(f"issuer JWK: {exc.detail}", code="jose.invalid_jwk") from exc
 
 
-def check_presentation(text: str, issuer_key: PublicKey, *, now: int, nonce: str | None,
-                       aud: str | None, require_kb: bool) -> dict[str, Any]:
+def check_presentation(text: str, issuer_key: PublicKey | Mapping[str, PublicKey], *,
+                       now: int, nonce: str | None, aud: str | None,
+                       require_kb: bool) -> dict[str, Any]:
     """Verify ``text`` and return the processed payload.
 
-    A ``dc+sd-jwt`` token is held to the SD-JWT VC profile too; any other SD-JWT gets the
-    plain RFC 9901 checks.
+    ``issuer_key`` is a pinned key (whatever the token's ``kid``), or the keys found for the
+    kids the token names (:func:`ssiwallet.core.vc.keys_named`), by ``kid``. A ``dc+sd-jwt``
+    token is held to the SD-JWT VC profile too; any other SD-JWT gets the plain RFC 9901
+    checks.
     """
     policy = None
     if require_kb:
@@ -43,27 +46,22 @@ def check_presentation(text: str, issuer_key: PublicKey, *, now: int, nonce: str
     header = _unverified_header(token)
     typ = header.get("typ")
     if isinstance(typ, str) and normalize_typ(typ) == VC_TYP:
-        result = verify_vc(token, lookup=lambda iss, kid, *, at: issuer_key, now=now,
-                           key_binding=policy)
-        return result.claims
-    verified = sdjwt.verify_sd_jwt(token, lambda h, p: issuer_key, now=now, key_binding=policy)
+        keys = issuer_key if isinstance(issuer_key, Mapping) else {
+            ref.kid: issuer_key for ref in keys_named(token)}
+        return verify_vc(token, keys=keys, now=now, key_binding=policy).claims
+    verified = sdjwt.verify_sd_jwt(token, lambda h, _p: _key_for(issuer_key, h), now=now,
+                                   key_binding=policy)
     return verified.claims
 
 
-def unverified_kid_and_iat(text: str) -> tuple[str, int]:
-    """The issuer ``kid`` and ``iat`` a presentation names, to find the key on a registry.
-
-    Raises:
-        VcError: ``vc.invalid_kid`` / ``vc.missing_iat`` when they are absent or mistyped.
-    """
-    token = sdjwt.parse(text.strip())
-    kid = _unverified_header(token).get("kid")
-    iat = token.unverified_claims.get("iat")
-    if not isinstance(kid, str) or not kid:
-        raise VcError("the issuer-signed JWT has no string kid", code="vc.invalid_kid")
-    if type(iat) is not int:
-        raise VcError("the credential has no integer iat", code="vc.missing_iat")
-    return kid, iat
+def _key_for(issuer_key: PublicKey | Mapping[str, PublicKey], header: Mapping[str, Any]
+             ) -> PublicKey:
+    if not isinstance(issuer_key, Mapping):
+        return issuer_key
+    kid = header.get("kid")
+    if not isinstance(kid, str) or kid not in issuer_key:
+        raise VcError(f"no key was handed in for {str(kid)[:120]!r}", code="vc.key_not_given")
+    return issuer_key[kid]
 
 
 def _unverified_header(token: sdjwt.SdJwt) -> Mapping[str, Any]:

@@ -11,10 +11,10 @@ A node is one party; nothing it says is taken on its word where it can be checke
 * Status list tokens are verified with the sequencer key and fetched only from this registry.
 
 Every failure raises (fail closed): a verifier never gets "assume OK" from this module.
-``verify_vc`` is synchronous, so issuer keys are resolved first and then served from a cache::
+Issuer keys are found first, then handed to the pure, synchronous ``verify_vc``::
 
-    await client.prefetch_vc(token)                # resolves iss on the issuance day
-    vc = verify_vc(token, lookup=client.lookup_for_vc(), now=now, key_binding=policy)
+    keys = await client.issuer_keys(keys_named(token))   # each kid on the issuance day
+    vc = verify_vc(token, keys=keys, now=now, key_binding=policy)
     if not await client.accredited_on_day(vc.iss, vc.vct, vc.iat): ...   # refuse
     if vc.status is not None and await client.status_of_ref(vc.status) != 0: ...
 """
@@ -22,7 +22,7 @@ Every failure raises (fail closed): a verifier never gets "assume OK" from this 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -45,10 +45,7 @@ from registry.client.types import (
 from registry.ledger.didketen import KetenDid, public_key_from_multikey, split_kid
 from registry.ledger.tx import LIST_ID_REGEX
 from ssiwallet.core import strictjson
-from ssiwallet.core.jws import parse_header
-from ssiwallet.core.keys import Ed25519PublicKey, PublicKey
-from ssiwallet.core.sdjwt import SdJwt
-from ssiwallet.core.sdjwt import parse as parse_sd_jwt
+from ssiwallet.core.keys import Ed25519PublicKey
 from ssiwallet.core.statuslist import (
     StatusListToken,
     StatusRef,
@@ -56,18 +53,16 @@ from ssiwallet.core.statuslist import (
     status_of,
     verify_status_list_token,
 )
-from ssiwallet.core.vc import DAY, IssuerKeyLookup
+from ssiwallet.core.vc import DAY, IssuerKeyRef
 from ssiwallet.errors import SsiError
 
 __all__ = [
-    "KEY_CACHE_SECONDS", "MAX_RESPONSE", "CheckpointStore", "ClientError",
+    "MAX_RESPONSE", "CheckpointStore", "ClientError",
     "FileCheckpointStore", "Genesis", "KeyNotValidError", "NotAccreditedError",
     "RegistryClient", "RegistryUnavailableError", "RemoteError", "Resolution", "TrustPolicy",
     "UntrustedResponseError",
 ]
 
-KEY_CACHE_SECONDS = 300
-"""How long a prefetched issuer key serves the synchronous ``verify_vc`` lookup."""
 _CACHE_ENTRIES = 1024
 _LIST_ID = re.compile(LIST_ID_REGEX)
 
@@ -226,49 +221,15 @@ class RegistryClient(TrustedTransport):
             return True
         return False
 
-    async def prefetch_issuer(self, iss: str, kid: str, at: int) -> Ed25519PublicKey:
-        """Resolve ``kid`` (a key of ``iss``) for a credential issued on the day starting at
-        ``at`` (its day-rounded ``iat``; see :meth:`issuer_key_on_day`) and cache it for the
-        synchronous lookup."""
-        if not _kid_of(iss, kid):
-            raise KeyNotValidError(f"{str(kid)[:80]!r} is not a key of the issuer {iss}")
-        key = await self.issuer_key_on_day(kid, at)
-        self._keys[(kid, at)] = (key, self._clock())
-        self._keys.move_to_end((kid, at))
-        while len(self._keys) > _CACHE_ENTRIES:
-            self._keys.popitem(last=False)
-        return key
+    async def issuer_keys(self, refs: Iterable[IssuerKeyRef]) -> dict[str, Ed25519PublicKey]:
+        """The keys a credential names (see :func:`ssiwallet.core.vc.keys_named`) by ``kid``,
+        each valid on the issuance day starting at its ``iat`` (:meth:`issuer_key_on_day`).
 
-    async def prefetch_vc(self, presentation: str | Mapping[str, Any] | SdJwt) -> None:
-        """Prefetch the keys an SD-JWT VC names (``iss`` as of ``iat``) before ``verify_vc``.
-
-        A malformed credential is left for ``verify_vc`` to refuse with its own error code.
+        Raises:
+            KeyNotValidError: a key that was not valid then, or not a did:keten key id.
+            ClientError: ``registry.*`` when no trustworthy answer could be had.
         """
-        sd_jwt = presentation if isinstance(presentation, SdJwt) else parse_sd_jwt(presentation)
-        claims = sd_jwt.unverified_claims
-        iss, iat = claims.get("iss"), claims.get("iat")
-        if not isinstance(iss, str) or type(iat) is not int:
-            return
-        for sig in sd_jwt.signatures:
-            kid = parse_header(sig.protected).get("kid", sig.header.get("kid"))
-            if isinstance(kid, str):
-                await self.prefetch_issuer(iss, kid, iat)
-
-    def lookup_for_vc(self) -> IssuerKeyLookup:
-        """A synchronous ``verify_vc`` lookup answering from keys prefetched in the last
-        :data:`KEY_CACHE_SECONDS`; anything else is refused (``registry.not_prefetched``)."""
-
-        def lookup(iss: str, kid: str | None, *, at: int) -> PublicKey:
-            if not _kid_of(iss, kid):
-                raise KeyNotValidError(f"{str(kid)[:80]!r} is not a key of the issuer {iss}")
-            assert kid is not None
-            found = self._keys.get((kid, at))
-            if found is None or found[1] + KEY_CACHE_SECONDS < self._clock():
-                raise ClientError(f"{kid} at {at} was not prefetched (await prefetch_vc first)",
-                                  code="registry.not_prefetched")
-            return found[0]
-
-        return lookup
+        return {ref.kid: await self.issuer_key_on_day(ref.kid, ref.iat) for ref in refs}
 
     # ------------------------------------------------------------------ registry facts
 
@@ -366,13 +327,6 @@ class RegistryClient(TrustedTransport):
         ref = status_claim if isinstance(status_claim, StatusRef) else parse_status_reference(
             status_claim)
         return status_of(await self.status(ref.uri, max_age=max_age), ref)
-
-
-def _kid_of(iss: str, kid: object) -> bool:
-    try:
-        return split_kid(kid)[0] == iss
-    except SsiError:
-        return False
 
 
 def _why(entry: Mapping[str, Any], at: int) -> str:

@@ -2,8 +2,16 @@
 
 Header ``typ: dc+sd-jwt``; plaintext ``iss``, ``iat``, ``exp``, ``nbf``, ``vct``, ``cnf``,
 ``status`` (those that steer validity may never hide in a disclosure); every subject claim
-selectively disclosable, objects recursively. The issuer key is found by a lookup given
-``(iss, kid, at=iat)``, so the registry can answer with the key that was valid *then*.
+selectively disclosable, objects recursively.
+
+Verification is in two steps. :func:`keys_named` (pure) reads which issuer keys a credential
+names: ``(iss, kid, iat)`` per issuer signature. The caller finds those keys wherever it
+trusts them (the registry, asynchronously, as of the issuance day; a pinned JWK) and hands
+them to :func:`verify_vc` (pure, synchronous) by ``kid``::
+
+    refs = keys_named(token)
+    keys = {r.kid: await registry.issuer_key_on_day(r.kid, r.iat) for r in refs}
+    vc = verify_vc(token, keys=keys, now=now, key_binding=policy)
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from ssiwallet.core.keys import PrivateKey, PublicKey, public_key_from_jwk
 from ssiwallet.core.sdjwt import (
@@ -25,7 +33,7 @@ from ssiwallet.core.sdjwt import (
     random_salt,
     verify_sd_jwt,
 )
-from ssiwallet.core.sdjwt.verify import decode_unverified_payload, numeric_date
+from ssiwallet.core.sdjwt.verify import decode_unverified_payload, issuer_headers, numeric_date
 from ssiwallet.core.statuslist import StatusRef, parse_status_reference
 from ssiwallet.errors import SdJwtError, VcError
 
@@ -38,12 +46,6 @@ RESERVED = NEVER_DISCLOSABLE | {"iat", "_sd", "_sd_alg", "..."}
 DAY = 86400
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 DEFAULT_DECOYS = 3
-
-
-class IssuerKeyLookup(Protocol):
-    """Finds the issuer's key as it was at ``at`` (the credential's ``iat``)."""
-
-    def __call__(self, iss: str, kid: str | None, *, at: int) -> PublicKey: ...
 
 
 def day_floor(t: int) -> int:
@@ -146,14 +148,67 @@ class VerifiedVc:
         return {k: v for k, v in self.claims.items() if k not in RESERVED}
 
 
-def verify_vc(presentation: str | Mapping[str, Any] | SdJwt, *, lookup: IssuerKeyLookup,
-              now: int, key_binding: KeyBindingPolicy | None,
+@dataclass(frozen=True)
+class IssuerKeyRef:
+    """One issuer key a credential names: key ``kid`` of issuer ``iss``, as of ``iat``."""
+
+    iss: str
+    kid: str
+    iat: int
+
+
+def keys_named(presentation: str | Mapping[str, Any] | SdJwt) -> tuple[IssuerKeyRef, ...]:
+    """The issuer keys a credential's issuer signature(s) name, read before verification.
+
+    One ref per distinct ``kid``, in signature order; nothing is verified, so the refs only
+    say which keys to find. A ``kid`` that is a DID URL (or any ``kid`` of a DID issuer)
+    must name a key of ``iss`` itself (``iss#fragment``), so no other party's key can be
+    asked for.
+
+    Raises:
+        VcError: ``vc.missing_iss``, ``vc.missing_iat``, ``vc.invalid_kid`` (a signature
+            without a string ``kid``), ``issuer.kid_mismatch`` (a key of another party).
+        SdJwtError / JoseError / InputError: the token cannot be read
+            (``sdjwt.*``, ``jose.*``, ``json.*``, ``b64.*``).
+    """
+    sd_jwt = presentation if isinstance(presentation, SdJwt) else parse(presentation)
+    unverified = decode_unverified_payload(sd_jwt)
+    iss = unverified.get("iss")
+    if not isinstance(iss, str) or not iss:
+        raise VcError("credential has no issuer", code="vc.missing_iss")
+    iat = numeric_date(unverified, "iat", required=True)
+    if not isinstance(iat, int):
+        raise VcError("iat must be an integer", code="vc.missing_iat")
+    refs: dict[str, IssuerKeyRef] = {}
+    for header in issuer_headers(sd_jwt):
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise VcError("issuer-signed JWT has no string kid", code="vc.invalid_kid")
+        if not _names_key_of(iss, kid):
+            raise VcError(f"{kid[:120]!r} is not a key of the issuer {iss[:120]}",
+                          code="issuer.kid_mismatch")
+        refs.setdefault(kid, IssuerKeyRef(iss, kid, iat))
+    return tuple(refs.values())
+
+
+def _names_key_of(iss: str, kid: str) -> bool:
+    """Whether ``kid`` may name a key of ``iss``: a DID's keys are its own DID URLs."""
+    if not iss.startswith("did:") and not kid.startswith("did:"):
+        return True  # a key id of a non-DID issuer (a JWKS ``kid``): the caller's trust source
+    did, sep, fragment = kid.partition("#")
+    return did == iss and bool(sep) and bool(fragment)
+
+
+def verify_vc(presentation: str | Mapping[str, Any] | SdJwt, *,
+              keys: Mapping[str, PublicKey], now: int, key_binding: KeyBindingPolicy | None,
               expect_kb: bool | None = None, leeway: int = 60) -> VerifiedVc:
     """Verify an SD-JWT VC presentation (verifier) or an issued SD-JWT VC (holder).
 
     Args:
         presentation: compact or JSON serialization, or parsed.
-        lookup: finds the issuer key as of ``iat``.
+        keys: the issuer keys by ``kid``, for every key :func:`keys_named` lists, found by
+            the caller as of the credential's ``iat``. A named key not handed in is refused
+            (``vc.key_not_given``); keys for other kids are never used.
         now: the verifier's clock.
         key_binding: the KB policy; ``None`` means KB is not required.
         expect_kb: ``False`` for a holder receiving a credential: an SD-JWT+KB from an
@@ -163,21 +218,14 @@ def verify_vc(presentation: str | Mapping[str, Any] | SdJwt, *, lookup: IssuerKe
     sd_jwt = presentation if isinstance(presentation, SdJwt) else parse(presentation)
     if expect_kb is False and sd_jwt.kb_jwt is not None:
         raise SdJwtError("an issued SD-JWT must not carry a KB-JWT", code="sdjwt.unexpected_kb")
-    unverified = decode_unverified_payload(sd_jwt)
-    iss = unverified.get("iss")
-    if not isinstance(iss, str) or not iss:
-        raise VcError("credential has no issuer", code="vc.missing_iss")
-    iat = numeric_date(unverified, "iat", required=True)
-    if not isinstance(iat, int):
-        raise VcError("iat must be an integer", code="vc.missing_iat")
-    seen_kid: list[str] = []
+    refs = keys_named(sd_jwt)
+    missing = [r.kid for r in refs if r.kid not in keys]
+    if missing:
+        raise VcError(f"no key was handed in for {missing[0][:120]!r}",
+                      code="vc.key_not_given")
 
     def issuer_key(header: Mapping[str, Any], _payload: Mapping[str, Any]) -> PublicKey:
-        kid = header.get("kid")
-        if not isinstance(kid, str) or not kid:
-            raise VcError("issuer-signed JWT has no string kid", code="vc.invalid_kid")
-        seen_kid.append(kid)
-        return lookup(iss, kid, at=iat)
+        return keys[header["kid"]]  # every kid was listed (and found) by keys_named
 
     verified = verify_sd_jwt(sd_jwt, issuer_key, now=now, typ=VC_TYP,
                              key_binding=key_binding, leeway=leeway)
@@ -190,5 +238,5 @@ def verify_vc(presentation: str | Mapping[str, Any] | SdJwt, *, lookup: IssuerKe
     if not isinstance(vct, str) or not vct:
         raise VcError("credential has no vct", code="vc.missing_vct")
     status = parse_status_reference(claims["status"]) if "status" in claims else None
-    return VerifiedVc(iss, seen_kid[0], vct, iat, numeric_date(claims, "exp"), status,
-                      claims, verified)
+    return VerifiedVc(refs[0].iss, refs[0].kid, vct, refs[0].iat, numeric_date(claims, "exp"),
+                      status, claims, verified)

@@ -512,7 +512,7 @@ def test_unprotected_typ_cannot_make_a_credential_a_vc() -> None:
     sig = replace(token.signatures[0], header={"typ": "dc+sd-jwt"})
     forged = replace(token, signatures=(sig,)).to_json()
     raises("jose.invalid_header", lambda: verify_vc(
-        forged, lookup=lambda iss, kid, *, at: ISSUER.public_key, now=NOW, key_binding=None))
+        forged, keys={KID: ISSUER.public_key}, now=NOW, key_binding=None))
 
 
 # ------------------------------------------------------------------ 7. duplicate keys
@@ -599,8 +599,8 @@ def test_hostile_exp_in_an_sd_jwt_vc(exp: str, code: str) -> None:
     strict-JSON refusal into anything else)."""
     token = forge(_exp_payload(exp, vct=VCT), header={"typ": "dc+sd-jwt", "kid": KID})
     assert raises(code, lambda: cli(token)).detail
-    raises(code, lambda: verify_vc(token, lookup=lambda iss, kid, *, at: ISSUER.public_key,
-                                   now=NOW, key_binding=None))
+    raises(code, lambda: verify_vc(token, keys={KID: ISSUER.public_key}, now=NOW,
+                                   key_binding=None))
 
 
 @pytest.mark.parametrize(("exp", "code"), _EXP_CASES[:7], ids=_EXP_IDS[:7])
@@ -736,16 +736,14 @@ def test_verifier_refuses_validity_claims_in_disclosures(name: str, code: str) -
     through; the profile check in ``verify_vc`` must not). A hidden ``iss`` means there
     is no issuer to look up at all."""
     issued = sdjwt.issue(_vc_payload(name), ISSUER, header={"typ": "dc+sd-jwt", "kid": KID})
-
-    def lookup(iss: str, kid: str | None, *, at: int) -> PublicKey:
-        return ISSUER.public_key
+    keys = {KID: ISSUER.public_key}
 
     def as_holder() -> object:
-        return verify_vc(issued.compact(), lookup=lookup, now=NOW, key_binding=None,
+        return verify_vc(issued.compact(), keys=keys, now=NOW, key_binding=None,
                          expect_kb=False)
 
     def as_verifier() -> object:
-        return verify_vc(issued.compact(), lookup=lookup, now=NOW, key_binding=None)
+        return verify_vc(issued.compact(), keys=keys, now=NOW, key_binding=None)
 
     raises(code, as_holder)
     raises(code, as_verifier)
@@ -898,12 +896,10 @@ def test_kb_on_an_issued_credential_is_refused_by_the_holder() -> None:
     with_kb = sdjwt.present(issued.sd_jwt, [("a",)], holder_key=HOLDER, nonce=NONCE,
                             aud=AUD, iat=NOW)
 
-    def lookup(iss: str, kid: str | None, *, at: int) -> PublicKey:
-        return ISSUER.public_key
-
-    assert verify_vc(issued.compact(), lookup=lookup, now=NOW, key_binding=None,
+    keys = {KID: ISSUER.public_key}
+    assert verify_vc(issued.compact(), keys=keys, now=NOW, key_binding=None,
                      expect_kb=False).claims["a"] == 1
-    raises("sdjwt.unexpected_kb", lambda: verify_vc(with_kb.compact(), lookup=lookup,
+    raises("sdjwt.unexpected_kb", lambda: verify_vc(with_kb.compact(), keys=keys,
                                                     now=NOW, key_binding=None,
                                                     expect_kb=False))
 

@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 
 from registry.client.client import RegistryClient, TrustPolicy
-from ssiwallet.core.vc import verify_vc
+from ssiwallet.core.vc import keys_named, verify_vc
 from ssiwallet.holder.receive import ReceivedCredential, fetch_offer, receive
 from tests.e2e.test_registry_cli import (
     banner_of,
@@ -57,9 +57,9 @@ async def _statuses(got: ReceivedCredential, registry: str, genesis: str) -> lis
 
 async def _still_verifies(token: str, registry: str, genesis: str) -> dict[str, Any]:
     async with RegistryClient(registry, policy=TrustPolicy(genesis_hash=genesis)) as client:
-        await client.prefetch_vc(token)
-        vc = verify_vc(token, lookup=client.lookup_for_vc(), now=int(time.time()),
-                       key_binding=None, expect_kb=False)
+        keys = await client.issuer_keys(keys_named(token))
+        vc = verify_vc(token, keys=keys, now=int(time.time()), key_binding=None,
+                       expect_kb=False)
         return vc.disclosed
 
 

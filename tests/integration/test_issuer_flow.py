@@ -14,7 +14,7 @@ import pytest_asyncio
 from registry.author import save_controller
 from ssiwallet.core.oid4vci import parse_offer_uri
 from ssiwallet.core.sdjwt import parse
-from ssiwallet.core.vc import verify_vc
+from ssiwallet.core.vc import keys_named, verify_vc
 from ssiwallet.errors import Oid4vciError
 from ssiwallet.holder.receive import fetch_offer, receive
 
@@ -176,9 +176,9 @@ async def test_credentials_issued_before_a_key_rotation_keep_verifying(
         assert new.copies[0].verified.kid.endswith("#key-2")
         assert old.copies[0].verified.kid.endswith("#key-1")
         token = old.copies[0].credential
-        await registry.prefetch_vc(token)
-        again = verify_vc(token, lookup=registry.lookup_for_vc(), now=reg.clock(),
-                          key_binding=None, expect_kb=False)
+        keys = await registry.issuer_keys(keys_named(token))
+        again = verify_vc(token, keys=keys, now=reg.clock(), key_binding=None,
+                          expect_kb=False)
         assert again.disclosed == DIPLOMA
 
 

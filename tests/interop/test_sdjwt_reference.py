@@ -37,7 +37,7 @@ from ssiwallet.core import sdjwt
 from ssiwallet.core.b64 import b64u_decode
 from ssiwallet.core.keys import Ed25519PrivateKey, P256PrivateKey, PublicKey
 from ssiwallet.core.sdjwt import SD, KeyBindingPolicy, SdJwt, parse_disclosure
-from ssiwallet.core.vc import VC_TYP, issue_vc, verify_vc
+from ssiwallet.core.vc import VC_TYP, IssuerKeyRef, issue_vc, keys_named, verify_vc
 from ssiwallet.errors import SdJwtError
 
 pytestmark = pytest.mark.interop
@@ -319,12 +319,9 @@ def test_our_vc_verifies_with_reference(parties: Parties) -> None:
         issued.sd_jwt, [("given_name",), ("address", "locality"), ("nationalities", 1)],
         holder_key=parties.holder, nonce=NONCE, aud=AUD, iat=int(time.time()))
 
-    def lookup(iss: str, kid: str | None, *, at: int) -> PublicKey:
-        assert (iss, kid, at) == (ISS, KID, issued.payload["iat"])
-        return parties.issuer.public_key
-
-    ours = verify_vc(presentation.compact(), lookup=lookup, now=int(time.time()),
-                     key_binding=KeyBindingPolicy(nonce=NONCE, aud=AUD))
+    assert keys_named(presentation) == (IssuerKeyRef(ISS, KID, issued.payload["iat"]),)
+    ours = verify_vc(presentation.compact(), keys={KID: parties.issuer.public_key},
+                     now=int(time.time()), key_binding=KeyBindingPolicy(nonce=NONCE, aud=AUD))
     headers: list[dict[str, Any]] = []
     reference = ref_verify(parties, presentation.compact(), headers_seen=headers)
     assert reference == ours.claims
@@ -362,11 +359,8 @@ def test_reference_vc_verifies_with_ours(parties: Parties) -> None:
     issuance = ref_issue(parties, subject, header={"typ": VC_TYP, "kid": KID})
     presentation = ref_present(parties, issuance, {"address": {"locality": True}})
 
-    def lookup(iss: str, kid: str | None, *, at: int) -> PublicKey:
-        assert (iss, kid, at) == (ISS, KID, parties.registered["iat"])
-        return parties.issuer.public_key
-
-    ours = verify_vc(presentation, lookup=lookup, now=int(time.time()),
+    assert keys_named(presentation) == (IssuerKeyRef(ISS, KID, parties.registered["iat"]),)
+    ours = verify_vc(presentation, keys={KID: parties.issuer.public_key}, now=int(time.time()),
                      key_binding=KeyBindingPolicy(nonce=NONCE, aud=AUD))
     assert ours.claims == ref_verify(parties, presentation)
     assert ours.disclosed == {"address": {"locality": "Gdańsk"}}

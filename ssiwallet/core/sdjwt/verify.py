@@ -96,6 +96,12 @@ def _issuer_jws(sd_jwt: SdJwt) -> list[jwslib.Jws]:
     return parsed
 
 
+def issuer_headers(sd_jwt: SdJwt) -> list[dict[str, Any]]:
+    """The header of each issuer signature (protected, plus an unprotected ``kid``), read
+    as :func:`verify_sd_jwt` reads them and *unverified*: only for naming the key."""
+    return [jws.header for jws in _issuer_jws(sd_jwt)]
+
+
 def verify_sd_jwt(sd_jwt: SdJwt, issuer_key: KeyLookup, *, now: int,
                   typ: str | Collection[str] | None = None,
                   key_binding: KeyBindingPolicy | None = None,

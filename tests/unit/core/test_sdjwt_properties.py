@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ssiwallet.core import sdjwt
-from ssiwallet.core.keys import Ed25519PrivateKey, PublicKey
+from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.core.sdjwt import SD, KeyBindingPolicy
 from ssiwallet.core.vc import RESERVED, issue_vc, mark_all_disclosable, verify_vc
 
@@ -183,11 +183,8 @@ def test_sd_jwt_vc_round_trip(claims: dict[str, Any]) -> None:
     presentation = sdjwt.present(issued.sd_jwt, [(name,) for name in claims],
                                  holder_key=HOLDER, nonce=NONCE, aud=AUD, iat=NOW)
 
-    def lookup(iss: str, kid: str | None, *, at: int) -> PublicKey:
-        assert (iss, kid) == (ISS, KID)
-        return ISSUER.public_key
-
-    result = verify_vc(presentation.compact(), lookup=lookup, now=NOW, key_binding=POLICY)
+    result = verify_vc(presentation.compact(), keys={KID: ISSUER.public_key}, now=NOW,
+                       key_binding=POLICY)
     assert same(result.disclosed, claims)
     assert result.vct == VCT and result.iss == ISS
 
