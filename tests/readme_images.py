@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.browser import ensure_chromium
+from tests.support.browser import ensure_chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = ROOT / "tests" / "tui" / "__snapshots__" / "test_tui_snapshots"

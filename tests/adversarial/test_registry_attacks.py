@@ -75,6 +75,7 @@ from registry.witness.http import create_witness_app, submit_checkpoint
 from ssiwallet.core.b64 import b64u_encode
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.errors import SsiError
+from tests.support.clock import FakeClock, shifted
 
 Client = TestClient[web.Request, web.Application]
 
@@ -90,20 +91,6 @@ WITNESSES = [CosignatureSigner(f"witness.example/w{i}", Ed25519PrivateKey(bytes(
 
 
 # --- a node in this process -----------------------------------------------------------------
-
-
-class FakeClock:
-    """POSIX seconds that move only when the test says so (block times, cosignatures)."""
-
-    def __init__(self, now: int = T0, offset: int = 0, base: FakeClock | None = None) -> None:
-        self.now, self.offset, self.base = now, offset, base
-
-    def __call__(self) -> int:
-        return (self.base() if self.base is not None else self.now) + self.offset
-
-    def advance(self, seconds: int) -> int:
-        self.now += seconds
-        return self.now
 
 
 @dataclass
@@ -245,7 +232,7 @@ class Basic:
 
 
 async def basic(aiohttp_client: AiohttpClient, tmp_path: Path) -> Basic:
-    clock, steward, seq_key = FakeClock(), Controller.new("Steward"), Ed25519PrivateKey.generate()
+    clock, steward, seq_key = FakeClock(T0), Controller.new("Steward"), Ed25519PrivateKey.generate()
     write_genesis(tmp_path / "registry.db", steward, seq_key)
     reg = await serve(aiohttp_client, tmp_path / "registry.db", seq_key, clock)
     issuer = Controller.new("Gemeente Gent")
@@ -508,7 +495,7 @@ async def test_17_full_disk_answers_503_storage_full_and_applies_nothing(
     aiohttp_client: AiohttpClient, tmp_path: Path, spare_pages: int,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    clock, steward, seq_key = FakeClock(), Controller.new("Steward"), Ed25519PrivateKey.generate()
+    clock, steward, seq_key = FakeClock(T0), Controller.new("Steward"), Ed25519PrivateKey.generate()
     db = tmp_path / "registry.db"
     write_genesis(db, steward, seq_key)
     with closing(sqlite3.connect(db)) as raw:
@@ -632,7 +619,7 @@ class TwoOrigins:
 
 async def two_origins(aiohttp_client: AiohttpClient, tmp_path: Path) -> TwoOrigins:
     """Two registries with other chain ids but the same steward, sequencer and issuer keys."""
-    clock, steward, seq_key = FakeClock(), Controller.new("Steward"), Ed25519PrivateKey.generate()
+    clock, steward, seq_key = FakeClock(T0), Controller.new("Steward"), Ed25519PrivateKey.generate()
     write_genesis(tmp_path / "a.db", steward, seq_key)
     write_genesis(tmp_path / "b.db", steward, seq_key, chain=OTHER_CHAIN)
     a = await serve(aiohttp_client, tmp_path / "a.db", seq_key, clock)
@@ -808,7 +795,7 @@ class SplitView:
 
 async def split_view(aiohttp_client: AiohttpClient, tmp_path: Path,
                      session: aiohttp.ClientSession) -> SplitView:
-    clock, steward, seq_key = FakeClock(), Controller.new("Steward"), Ed25519PrivateKey.generate()
+    clock, steward, seq_key = FakeClock(T0), Controller.new("Steward"), Ed25519PrivateKey.generate()
     genesis_hash = write_genesis(tmp_path / "a.db", steward, seq_key, witnesses=WITNESSES,
                                  quorum=2)
     for copy in ("b.db", "genesis.db"):  # closed cleanly: no WAL left behind
@@ -888,7 +875,7 @@ async def test_23_split_view_through_the_nodes_own_cosign_loops(
     aiohttp_client: AiohttpClient, tmp_path: Path
 ) -> None:
     """The operator points each sequencer at a different pair of the genesis witnesses."""
-    clock, steward, seq_key = FakeClock(), Controller.new("Steward"), Ed25519PrivateKey.generate()
+    clock, steward, seq_key = FakeClock(T0), Controller.new("Steward"), Ed25519PrivateKey.generate()
     genesis_hash = write_genesis(tmp_path / "a.db", steward, seq_key, witnesses=WITNESSES,
                                  quorum=2)
     shutil.copyfile(tmp_path / "a.db", tmp_path / "b.db")
@@ -1002,7 +989,7 @@ async def test_21_client_refuses_a_forked_or_rolled_back_checkpoint_and_witness_
 async def test_22_witness_size_never_decreases_under_concurrent_node_checkpoints(
     aiohttp_client: AiohttpClient, tmp_path: Path
 ) -> None:
-    clock, steward, seq_key = FakeClock(), Controller.new("Steward"), Ed25519PrivateKey.generate()
+    clock, steward, seq_key = FakeClock(T0), Controller.new("Steward"), Ed25519PrivateKey.generate()
     write_genesis(tmp_path / "registry.db", steward, seq_key, witnesses=WITNESSES, quorum=1)
     reg = await serve(aiohttp_client, tmp_path / "registry.db", seq_key, clock)
     witness = (await start_witnesses(aiohttp_client, tmp_path, reg.node.log_verifier.vkey(),
@@ -1123,8 +1110,8 @@ async def revocable(aiohttp_client: AiohttpClient, tmp_path: Path, clock: FakeCl
 async def test_24_withheld_checkpoint_is_stale_under_max_age(
     aiohttp_client: AiohttpClient, tmp_path: Path
 ) -> None:
-    clock = FakeClock()
-    fast = FakeClock(offset=3600, base=clock)  # witness 3's clock runs an hour ahead
+    clock = FakeClock(T0)
+    fast = shifted(clock, 3600)  # witness 3's clock runs an hour ahead
     world = await revocable(aiohttp_client, tmp_path, clock, [clock, clock, fast])
     honest, steward = world.reg, world.steward
     did, log = str(world.issuer.did), honest.node.log_verifier
@@ -1177,7 +1164,7 @@ async def test_24_withheld_checkpoint_is_stale_under_max_age(
 async def test_25_revoked_accreditation_is_refused_at_every_later_checkpoint_offline_fails(
     aiohttp_client: AiohttpClient, tmp_path: Path
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(T0)
     world = await revocable(aiohttp_client, tmp_path, clock, [clock] * 3)
     reg, steward = world.reg, world.steward
     did, log = str(world.issuer.did), reg.node.log_verifier

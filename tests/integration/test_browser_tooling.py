@@ -1,4 +1,5 @@
-"""The headless-Chromium tooling itself: a tiny aiohttp page driven through ``tests.browser``.
+"""The headless-Chromium tooling itself: a tiny aiohttp page driven through
+``tests.support.browser``.
 
 Covers navigation, form filling, selects, clicks, JS polling of a JSON endpoint, evaluation,
 screenshots (written to ``tests/artifacts/``) and the collection of page JavaScript errors.
@@ -14,8 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import unused_port
 from pytest_aiohttp import AiohttpServer
 
-from tests.browser import Browser, BrowserError, JSError
-from tests.browser_fixtures import artifacts, browser, chromium_path  # noqa: F401
+from tests.support.browser import Browser, BrowserError, JSError
 
 pytestmark = pytest.mark.asyncio
 

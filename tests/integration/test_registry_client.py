@@ -42,6 +42,7 @@ from registry.witness.decide import WitnessConfig
 from registry.witness.http import create_witness_app
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.core.vc import DAY, issue_vc, verify_vc
+from tests.support.clock import FakeClock
 
 pytestmark = pytest.mark.asyncio
 
@@ -49,20 +50,6 @@ CHAIN = "registry.keten.example/client"
 VCT = "urn:keten:vct:identity:1"
 T0 = 1_790_035_200 - 300  # five minutes before a UTC midnight: credentials issued after it
 # carry iat = that midnight, which the issuer's DID (created at T0) already covers.
-
-
-class Clock:
-    """POSIX seconds that move only when the test says so."""
-
-    def __init__(self, now: int = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-    def advance(self, seconds: int) -> int:
-        self.now += seconds
-        return self.now
 
 
 class Clients:
@@ -103,7 +90,7 @@ async def clients() -> AsyncIterator[Clients]:
 class Chain:
     """A genesis of our own, so two nodes can share it (forks) and servers can be stopped."""
 
-    def __init__(self, clock: Clock, witnesses: list[CosignatureSigner] | None = None,
+    def __init__(self, clock: FakeClock, witnesses: list[CosignatureSigner] | None = None,
                  quorum: int = 0) -> None:
         self.clock, self.steward = clock, Controller.new("Steward")
         self.sequencer = Ed25519PrivateKey.generate()
@@ -122,14 +109,14 @@ class Chain:
         return server, f"http://{server.host}:{server.port}"
 
 
-async def new_did(client: RegistryClient, clock: Clock, steward: Controller,
+async def new_did(client: RegistryClient, clock: FakeClock, steward: Controller,
                   name: str = "Gemeente Gent") -> Controller:
     controller = Controller.new(name)
     await client.submit(controller.create_tx((await client.genesis()).chain_id, clock(), steward))
     return controller
 
 
-async def accredited_issuer(client: RegistryClient, clock: Clock, steward: Controller,
+async def accredited_issuer(client: RegistryClient, clock: FakeClock, steward: Controller,
                             *, with_list: bool = False) -> tuple[Controller, str, str]:
     """An issuer accredited for VCT from now on; (issuer, accreditation id, status uri)."""
     issuer = await new_did(client, clock, steward)
@@ -160,7 +147,7 @@ async def cosigned(client: RegistryClient) -> None:
 
 async def test_genesis_pin_accepted_and_wrong_pin_refused(
         registry_node: Any, clients: Clients) -> None:
-    reg = await registry_node(clock=Clock())
+    reg = await registry_node(clock=FakeClock(T0))
     client = clients.new(reg.url, policy=TrustPolicy(genesis_hash=reg.genesis_hash))
     genesis = await client.genesis()
     assert (genesis.hash, genesis.chain_id, genesis.quorum) == (reg.genesis_hash, reg.chain, 0)
@@ -177,7 +164,7 @@ async def test_genesis_pin_accepted_and_wrong_pin_refused(
 
 async def test_submit_maps_server_errors_to_remote_error_codes(
         registry_node: Any, clients: Clients) -> None:
-    reg = await registry_node(clock=Clock())
+    reg = await registry_node(clock=FakeClock(T0))
     client, steward = clients.new(reg.url, clock=reg.clock), reg.steward
     issuer = Controller.new("VDAB")
     receipt = await client.submit(issuer.create_tx(reg.chain, reg.clock(), steward))
@@ -206,7 +193,7 @@ async def test_submit_maps_server_errors_to_remote_error_codes(
 
 async def test_issuer_key_across_rotation_compromise_and_deactivation(
         registry_node: Any, clients: Clients) -> None:
-    clock = Clock()
+    clock = FakeClock(T0)
     reg = await registry_node(clock=clock)
     client = clients.new(reg.url, clock=clock)
     issuer = await new_did(client, clock, reg.steward)
@@ -243,7 +230,7 @@ async def test_issuer_key_across_rotation_compromise_and_deactivation(
 
 async def test_prefetch_serves_verify_vc_lookup_synchronously(
         registry_node: Any, clients: Clients) -> None:
-    clock = Clock()
+    clock = FakeClock(T0)
     reg = await registry_node(clock=clock)
     client = clients.new(reg.url, clock=clock)
     issuer = await new_did(client, clock, reg.steward)
@@ -271,7 +258,7 @@ async def test_prefetch_serves_verify_vc_lookup_synchronously(
 
 async def test_accreditation_before_and_after_revocation(
         registry_node: Any, clients: Clients) -> None:
-    clock = Clock()
+    clock = FakeClock(T0)
     reg = await registry_node(clock=clock)
     client = clients.new(reg.url, clock=clock)
     issuer, grant, _ = await accredited_issuer(client, clock, reg.steward)
@@ -292,7 +279,7 @@ async def test_accreditation_before_and_after_revocation(
 
 async def test_verifier_registration_and_schema_lookup(
         registry_node: Any, clients: Clients) -> None:
-    clock = Clock()
+    clock = FakeClock(T0)
     reg = await registry_node(clock=clock)
     client = clients.new(reg.url, clock=clock)
     bar = await new_did(client, clock, reg.steward, "Café De Zwaan")
@@ -314,7 +301,7 @@ async def test_verifier_registration_and_schema_lookup(
 
 async def test_status_list_cached_within_ttl_and_refetched_after(
         registry_node: Any, clients: Clients) -> None:
-    clock = Clock()
+    clock = FakeClock(T0)
     reg = await registry_node(clock=clock)
     client = clients.new(reg.url, clock=clock)
     issuer, _, uri = await accredited_issuer(client, clock, reg.steward, with_list=True)
@@ -336,7 +323,7 @@ async def test_status_list_cached_within_ttl_and_refetched_after(
 
 async def test_status_uri_elsewhere_is_refused_without_fetching(
         registry_node: Any, clients: Clients) -> None:
-    reg = await registry_node(clock=Clock())
+    reg = await registry_node(clock=FakeClock(T0))
     client = clients.new(reg.url)
     list_id = "DeaGa1k9Jj8LwGCASaygKZ.main"
     for uri in ("http://evil.example/status/" + list_id,
@@ -355,7 +342,7 @@ async def test_status_uri_elsewhere_is_refused_without_fetching(
 
 async def test_checkpoint_grows_consistently_and_proves_inclusion(
         registry_node: Any, clients: Clients, tmp_path: Path) -> None:
-    clock = Clock()
+    clock = FakeClock(T0)
     reg = await registry_node(clock=clock)
     store = FileCheckpointStore(tmp_path / "checkpoint")
     client = clients.new(reg.url, clock=clock, checkpoint_store=store)
@@ -374,7 +361,7 @@ async def test_checkpoint_grows_consistently_and_proves_inclusion(
 
 async def test_fork_and_rollback_are_refused(
         aiohttp_server: AiohttpServer, clients: Clients, tmp_path: Path) -> None:
-    clock = Clock()
+    clock = FakeClock(T0)
     chain = Chain(clock)
     _, url_a = await chain.serve(aiohttp_server, tmp_path / "a.db")
     _, url_b = await chain.serve(aiohttp_server, tmp_path / "b.db")  # same genesis and key
@@ -403,7 +390,7 @@ async def test_fork_and_rollback_are_refused(
 
 async def test_witness_quorum_and_max_age(
         registry_node: Any, clients: Clients) -> None:
-    clock = Clock()
+    clock = FakeClock(T0)
     reg = await registry_node(witnesses=3, quorum=2, cosign_interval=0.05, clock=clock)
     client = clients.new(reg.url, clock=clock,
                          policy=TrustPolicy(genesis_hash=reg.genesis_hash, max_age=60))
@@ -440,7 +427,7 @@ async def test_witness_quorum_and_max_age(
 
 async def test_unreachable_registry_fails_closed_under_max_age(
         aiohttp_server: AiohttpServer, clients: Clients, tmp_path: Path) -> None:
-    clock = Clock()
+    clock = FakeClock(T0)
     signers = [CosignatureSigner(f"w.example/{i}", Ed25519PrivateKey.generate()) for i in (1, 2)]
     chain = Chain(clock, signers, quorum=1)
     log_vkey = NoteVerifier(CHAIN, chain.sequencer.public_key).vkey()
@@ -468,7 +455,7 @@ async def test_unreachable_registry_fails_closed_under_max_age(
 
 async def test_hostile_or_absent_transport(
         aiohttp_server: AiohttpServer, registry_node: Any, clients: Clients) -> None:
-    reg = await registry_node(clock=Clock())
+    reg = await registry_node(clock=FakeClock(T0))
     async with aiohttp.ClientSession() as session, session.get(reg.url + "/genesis") as resp:
         genesis = await resp.json()
     tampered = {**genesis, "txs": [{**genesis["txs"][0], "time": genesis["txs"][0]["time"] + 1},
@@ -501,7 +488,7 @@ async def test_issuance_day_rule_for_keys_and_accreditations(
     """A credential's ``iat`` is the start of its UTC day; the key and the accreditation
     count if they held at some moment of that day and were not withdrawn before it ended."""
     day = DAY * (T0 // DAY + 1)  # the registry starts the day before; all happens on `day`
-    clock = Clock(day + 3600)
+    clock = FakeClock(day + 3600)
     reg = await registry_node(clock=clock)
     client = clients.new(reg.url, clock=clock)
     school = await new_did(client, clock, reg.steward, "Hogeschool Gent")

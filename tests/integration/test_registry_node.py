@@ -33,7 +33,7 @@ from ssiwallet.core.statuslist import status_of, verify_status_list_token
 from ssiwallet.errors import SsiError
 
 if TYPE_CHECKING:
-    from conftest import MirrorFactory, RegistryFactory, RegistryNode
+    from tests.support.services import MirrorFactory, RegistryFactory, RegistryNode
 
 pytestmark = pytest.mark.asyncio
 

@@ -16,8 +16,7 @@ import pytest
 from ssiwallet.core.dcql_match import Candidate
 from ssiwallet.holder.present import prepare, send
 from ssiwallet.holder.receive import ReceivedCredential, fetch_offer, receive
-from tests.browser import Browser, Page
-from tests.browser_fixtures import artifacts, browser, chromium_path  # noqa: F401
+from tests.support.browser import Browser, Page
 
 pytestmark = pytest.mark.asyncio
 

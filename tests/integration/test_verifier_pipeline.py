@@ -30,6 +30,7 @@ from ssiwallet.core.vc import DAY, issue_vc
 from verifier.facts import RegistryClientFacts
 from verifier.model import RegistryFacts
 from verifier.pipeline import Verdict, verify_presentation
+from tests.support.clock import FakeClock
 
 pytestmark = pytest.mark.asyncio
 
@@ -51,20 +52,6 @@ ALL_CHECKS = ["vp_token", "format", "issuer_key", "signature", "key_binding",
               "issuer_accredited", "status", "validity", "claims_schema", "dcql"]
 
 
-class Clock:
-    """POSIX seconds that move only when the test says so (the node's and the client's)."""
-
-    def __init__(self, now: int = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-    def advance(self, seconds: int) -> int:
-        self.now += seconds
-        return self.now
-
-
 @dataclass
 class Held:
     """A credential in a wallet: the issued SD-JWT VC and the holder key it is bound to."""
@@ -79,7 +66,7 @@ class Scene:
 
     reg: Any
     client: RegistryClient
-    clock: Clock
+    clock: FakeClock
     issuer: Controller
     grant: str
     list_id: str
@@ -123,7 +110,7 @@ class Scene:
 
 @pytest_asyncio.fixture
 async def scene(registry_node: Any) -> AsyncIterator[Scene]:
-    clock = Clock()
+    clock = FakeClock(T0)
     reg = await registry_node(clock=clock)
     async with aiohttp.ClientSession() as session:
         client = RegistryClient(reg.url, session=session, clock=clock,

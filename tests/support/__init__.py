@@ -1,1 +1,2 @@
-"""The test suite's own plugin: paths, the fake clock, service starters, the browser driver."""
+"""The test suite's own plugin (:mod:`tests.support.plugin`): paths, the fake clock, service
+starters, the browser driver."""

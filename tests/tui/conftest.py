@@ -30,7 +30,6 @@ from ssiwallet.tui.fmt import flatten
 from ssiwallet.wallet.records import CredentialCard
 from ssiwallet.wallet.sealed import FAST_KDF
 from ssiwallet.wallet.wallet import Wallet
-from tests.integration.conftest import issuer_service, registry_node, verifier_service  # noqa: F401
 
 PASSPHRASE = "correct horse battery"
 NOW = 1_750_000_000  # 2025-06-15 15:06:40 UTC

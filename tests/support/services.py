@@ -1,4 +1,10 @@
-"""Shared fixtures of the integration tests (each helper keeps to its own delimited section)."""
+"""Service starters: a did:keten registry node (with witnesses and mirrors), an OpenID4VCI
+issuer and an OpenID4VP verifier, each served on loopback in the test's event loop.
+
+Registered as part of the suite's plugin (``tests/conftest.py``), so every test directory
+gets the ``registry_node``, ``registry_mirror``, ``issuer_service`` and ``verifier_service``
+factories without importing them. Each keeps to its own delimited section below.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +22,6 @@ import hashlib
 import io
 import itertools
 import json
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,23 +43,10 @@ from registry.witness.decide import WitnessConfig
 from registry.witness.http import create_witness_app
 from registry.witness.store import load_or_create_witness_key
 from ssiwallet.core.keys import Ed25519PrivateKey
+from ssiwallet.infra.clock import FakeClock
 
 REGISTRY_CHAIN = "registry.keten.example/it"
 _JSON_TYPES = ("application/json", "application/did-resolution+json")
-
-
-class FakeClock:
-    """POSIX seconds that only move when a test says so (block times, resolution 'now')."""
-
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-    def advance(self, seconds: int) -> int:
-        self.now += seconds
-        return self.now
 
 
 @dataclass
@@ -159,7 +151,7 @@ async def registry_node(aiohttp_server: AiohttpServer, tmp_path: Path
                    settings: NodeSettings | None = None) -> RegistryNode:
         root = tmp_path / f"registry-{next(counter)}"
         root.mkdir()
-        clock = clock or FakeClock(int(time.time()))
+        clock = clock or FakeClock()
         sequencer = Ed25519PrivateKey.generate()
         owners = [Controller.new(f"Steward {i + 1}") for i in range(stewards)]
         signers = [load_or_create_witness_key(root / f"witness-{i + 1}.key",

@@ -3,6 +3,9 @@
 ``ensure_chromium()`` finds (or, as root on Debian, installs) a Chromium binary;
 ``Browser`` starts it headless and hands out ``Page`` objects attached through flattened
 Target sessions, so one websocket carries every page's commands and events.
+
+Part of the suite's plugin: the ``chromium_path``, ``browser`` and ``artifacts`` fixtures
+at the end are there for every test without an import.
 """
 
 from __future__ import annotations
@@ -18,11 +21,16 @@ import shutil
 import subprocess
 import tempfile
 from collections import deque
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import aiohttp
+import pytest
+import pytest_asyncio
+
+from tests.support.paths import ARTIFACTS
 
 CHROMIUM_FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -375,3 +383,26 @@ class Browser:
         if self._profile:
             shutil.rmtree(self._profile, ignore_errors=True)
             self._profile = ""
+
+
+# --- fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Path of a Chromium binary, installed through apt on first use when missing."""
+    return ensure_chromium()
+
+
+@pytest_asyncio.fixture
+async def browser(chromium_path: str) -> AsyncIterator[Browser]:
+    """A fresh headless Chromium (own temporary profile), stopped after the test."""
+    async with Browser(chromium_path) as started:
+        yield started
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """The git-ignored ``tests/artifacts/`` folder (created) for screenshots and dumps."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
