@@ -27,10 +27,10 @@ from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.core.sdjwt import IssuedSdJwt
 from ssiwallet.core.statuslist import StatusRef
 from ssiwallet.core.vc import DAY, issue_vc
+from tests.support.clock import FakeClock
 from verifier.facts import RegistryClientFacts
 from verifier.model import RegistryFacts
 from verifier.pipeline import Verdict, verify_presentation
-from tests.support.clock import FakeClock
 
 pytestmark = pytest.mark.asyncio
 
