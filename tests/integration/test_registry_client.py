@@ -41,7 +41,8 @@ from registry.tlog.note import NoteVerifier
 from registry.witness.decide import WitnessConfig
 from registry.witness.http import create_witness_app
 from ssiwallet.core.keys import Ed25519PrivateKey
-from ssiwallet.core.vc import DAY, issue_vc, verify_vc
+from ssiwallet.core.vc import DAY, IssuerKeyRef, issue_vc, keys_named, verify_vc
+from ssiwallet.errors import VcError
 from tests.support.clock import FakeClock
 
 pytestmark = pytest.mark.asyncio
@@ -228,7 +229,7 @@ async def test_issuer_key_across_rotation_compromise_and_deactivation(
         await client.issuer_key(kid2, t3 + 10)
 
 
-async def test_prefetch_serves_verify_vc_lookup_synchronously(
+async def test_issuer_keys_of_the_named_kids_feed_verify_vc(
         registry_node: Any, clients: Clients) -> None:
     clock = FakeClock(T0)
     reg = await registry_node(clock=clock)
@@ -240,17 +241,22 @@ async def test_prefetch_serves_verify_vc_lookup_synchronously(
     token = issue_vc(issuer=issuer.did, kid=issuer.kid, key=issuer.key, vct=VCT,
                      claims={"age_over_18": True}, holder_jwk=holder, now=clock(),
                      validity=30 * DAY).compact()
-    lookup = client.lookup_for_vc()
-    with pytest.raises(ClientError) as err:
-        verify_vc(token, lookup=lookup, now=clock(), key_binding=None, expect_kb=False)
-    assert err.value.code == "registry.not_prefetched"
-    await client.prefetch_vc(token)
-    vc = verify_vc(token, lookup=lookup, now=clock(), key_binding=None, expect_kb=False)
+    refs = keys_named(token)
+    assert refs == (IssuerKeyRef(issuer.did, issuer.kid, clock() - clock() % DAY),)
+    keys = await client.issuer_keys(refs)
+    assert keys == {issuer.kid: issuer.key.public_key}
+    vc = verify_vc(token, keys=keys, now=clock(), key_binding=None, expect_kb=False)
     assert (vc.iss, vc.kid, vc.disclosed) == (issuer.did, issuer.kid, {"age_over_18": True})
-    with pytest.raises(KeyNotValidError):  # a kid of another DID never answers for iss
-        lookup(issuer.did, other.kid, at=vc.iat)
-    with pytest.raises(KeyNotValidError):
-        await client.prefetch_issuer(issuer.did, other.kid, vc.iat)
+    with pytest.raises(VcError) as err:  # nothing is looked up behind the caller's back
+        verify_vc(token, keys={}, now=clock(), key_binding=None, expect_kb=False)
+    assert err.value.code == "vc.key_not_given"
+    with pytest.raises(KeyNotValidError):  # a day before the issuer's DID existed
+        await client.issuer_keys([IssuerKeyRef(issuer.did, issuer.kid, refs[0].iat - 2 * DAY)])
+    forged = issue_vc(issuer=issuer.did, kid=other.kid, key=other.key, vct=VCT,
+                      claims={"age_over_18": True}, holder_jwk=holder, now=clock()).compact()
+    with pytest.raises(VcError) as err:  # a kid of another DID is never asked for
+        keys_named(forged)
+    assert err.value.code == "issuer.kid_mismatch"
 
 
 # --- registry facts ------------------------------------------------------------------------------
