@@ -10,10 +10,10 @@ Commands::
 
 ``check`` prints the processed payload as JSON and exits 0, or prints
 ``{"error": CODE, "detail": ...}`` and exits 1; with ``--registry`` the issuer key is the
-one the registry gives for the credential's ``kid`` on its issuance day, and the output
-contract is the same. ``init`` writes the key file, the configuration and the
-``did.create`` request, and prints the ``ssi-registry register-verifier`` arguments that
-allow exactly what the presets ask. Scripts may rely on these contracts.
+one the registry gives for the credential's ``kid`` (a key of its ``iss``) on its issuance
+day, and the output contract is the same. ``init`` writes the key file, the configuration
+and the ``did.create`` request, and prints the ``ssi-registry register-verifier`` arguments
+that allow exactly what the presets ask. Scripts may rely on these contracts.
 """
 
 from __future__ import annotations
@@ -33,9 +33,11 @@ from registry.author import Controller, save_controller
 from registry.client.client import RegistryClient, TrustPolicy
 from ssiwallet.core import strictjson
 from ssiwallet.core.keys import PublicKey
-from ssiwallet.infra.cli import Command, run_command
+from ssiwallet.core.values import HttpOrigin
+from ssiwallet.core.vc import keys_named
+from ssiwallet.infra.cli import Command, run_command, value_arg
 from ssiwallet.infra.web import serve_forever
-from verifier.check import check_presentation, load_jwk, unverified_kid_and_iat
+from verifier.check import check_presentation, load_jwk
 from verifier.config import load_config, render_config
 from verifier.errors import UsageError, VerifierError
 from verifier.http import create_verifier_app
@@ -58,19 +60,19 @@ def cmd_check(args: argparse.Namespace) -> dict[str, Any]:
     text = _read(args.file)
     now = args.now if args.now is not None else int(time.time())
     if args.issuer_jwk is not None:
-        key = load_jwk(_read(args.issuer_jwk))
+        key: PublicKey | dict[str, PublicKey] = load_jwk(_read(args.issuer_jwk))
     elif args.registry is not None:
-        key = asyncio.run(_registry_key(args.registry, args.genesis_hash, text))
+        key = asyncio.run(_registry_keys(args.registry, args.genesis_hash, text))
     else:
         raise UsageError("give --issuer-jwk FILE or --registry URL", code="cli.missing_key")
     return check_presentation(text, key, now=now, nonce=args.nonce, aud=args.aud,
                               require_kb=not args.no_kb)
 
 
-async def _registry_key(url: str, genesis: str | None, text: str) -> PublicKey:
-    kid, iat = unverified_kid_and_iat(text)
+async def _registry_keys(url: str, genesis: str | None, text: str) -> dict[str, PublicKey]:
+    refs = keys_named(text.strip())
     async with RegistryClient(url.rstrip("/"), policy=TrustPolicy(genesis_hash=genesis)) as c:
-        return await c.issuer_key_on_day(kid, iat)
+        return dict(await c.issuer_keys(refs))
 
 
 def cmd_init(args: argparse.Namespace) -> dict[str, Any]:
@@ -160,7 +162,8 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="verify an SD-JWT(+KB) presentation")
     check.add_argument("file", type=Path, help="the presentation (compact or JSON), '-' = stdin")
     check.add_argument("--issuer-jwk", type=Path, help="issuer public JWK file")
-    check.add_argument("--registry", help="resolve the issuer key on this registry node")
+    check.add_argument("--registry", type=value_arg(HttpOrigin),
+                       help="resolve the issuer key on this registry node")
     check.add_argument("--genesis-hash", help="pin the registry's genesis")
     check.add_argument("--nonce", help="the nonce the KB-JWT must carry")
     check.add_argument("--aud", help="the audience the KB-JWT must name")
@@ -168,8 +171,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--now", type=int, help="verify as of this time (seconds since epoch)")
     init = sub.add_parser("init", help="make keys, configuration and the DID request")
     init.add_argument("dir", type=Path)
-    init.add_argument("--registry", required=True)
-    init.add_argument("--public-url", required=True)
+    init.add_argument("--registry", required=True, type=value_arg(HttpOrigin))
+    init.add_argument("--public-url", required=True, type=value_arg(HttpOrigin))
     init.add_argument("--port", type=int, required=True)
     init.add_argument("--name", default="Verifier", help="the organisation's name")
     init.add_argument("--preset", action="append", help=f"one of {sorted(BUILTIN)}")

@@ -21,13 +21,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ssiwallet.core.claimpath import ClaimPath
 from ssiwallet.core.credtype_schemas import VCT_COMPETENCE, VCT_DIPLOMA, VCT_IDENTITY
 from ssiwallet.core.dcql import DcqlQuery, parse_query
+from ssiwallet.errors import DcqlError
 from verifier.errors import VerifierError
 
 __all__ = ["BUILTIN", "Preset", "competence_preset", "over_asked", "registration_claims"]
-
-Path = tuple[str, ...]
 
 PYTHON_SKILL = "http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d"
 
@@ -44,14 +44,14 @@ class Preset:
     def query(self) -> DcqlQuery:
         return parse_query(self.query_json)
 
-    def requested(self) -> dict[str, set[Path]]:
+    def requested(self) -> dict[str, set[ClaimPath]]:
         """Claim paths asked for, per vct."""
-        out: dict[str, set[Path]] = {}
+        out: dict[str, set[ClaimPath]] = {}
         for cq in self.query_json["credentials"]:
             for vct in cq["meta"]["vct_values"]:
                 paths = out.setdefault(vct, set())
                 for claim in cq.get("claims", []):
-                    paths.add(tuple(claim["path"]))
+                    paths.add(ClaimPath.parse(claim["path"]))
         return out
 
 
@@ -83,22 +83,30 @@ BUILTIN: dict[str, Preset] = {p.id: p for p in (
 )}
 
 
-def registration_claims(registration: Mapping[str, Any] | None) -> dict[str, set[Path]]:
+def registration_claims(registration: Mapping[str, Any] | None) -> dict[str, set[ClaimPath]]:
     """What a registry registration (``GET /verifiers/{did}``) allows, per vct.
 
     An inactive or missing registration allows nothing.
     """
     if not registration or not registration.get("active"):
         return {}
-    allowed: dict[str, set[Path]] = {}
+    allowed: dict[str, set[ClaimPath]] = {}
     for entry in registration.get("credentials", []):
         if isinstance(entry, dict) and isinstance(entry.get("vct"), str):
             allowed.setdefault(entry["vct"], set()).update(
-                tuple(p) for p in entry.get("claims", []) if isinstance(p, list))
+                p for p in map(_path_or_none, entry.get("claims", [])) if p is not None)
     return allowed
 
 
-def over_asked(preset: Preset, allowed: Mapping[str, set[Path]]) -> list[str]:
+def _path_or_none(value: object) -> ClaimPath | None:
+    """A registered claim path; a malformed one allows nothing (the registry checks them)."""
+    try:
+        return ClaimPath.parse(value)
+    except DcqlError:
+        return None
+
+
+def over_asked(preset: Preset, allowed: Mapping[str, set[ClaimPath]]) -> list[str]:
     """The claims ``preset`` asks for that the registration does not allow (``vct:path``).
 
     A registered path also allows what lies beneath it (``address`` covers
@@ -108,8 +116,8 @@ def over_asked(preset: Preset, allowed: Mapping[str, set[Path]]) -> list[str]:
     for vct, paths in preset.requested().items():
         granted = allowed.get(vct, set())
         for path in sorted(paths):
-            if not any(path[:len(g)] == g for g in granted):
-                problems.append(f"{vct}:{'.'.join(path)}")
+            if not any(path.startswith(g) for g in granted):
+                problems.append(f"{vct}:{path.dotted()}")
     return problems
 
 
@@ -128,9 +136,9 @@ def check_presets(presets: Iterable[Preset], registration: Mapping[str, Any] | N
 
 def register_claims_args(presets: Iterable[Preset]) -> list[str]:
     """``--claims VCT=a,b.c`` arguments for ``ssi-registry register-verifier``."""
-    merged: dict[str, set[Path]] = {}
+    merged: dict[str, set[ClaimPath]] = {}
     for preset in presets:
         for vct, paths in preset.requested().items():
             merged.setdefault(vct, set()).update(paths)
-    return [f"{vct}={','.join('.'.join(p) for p in sorted(paths))}"
+    return [f"{vct}={','.join(p.dotted() for p in sorted(paths))}"
             for vct, paths in sorted(merged.items())]

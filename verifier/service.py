@@ -20,12 +20,13 @@ Decisions:
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from registry.author import ControllerFile
 from registry.client.client import ClientError, RegistryClient
+from ssiwallet.core.claimpath import leaves
 from ssiwallet.core.oid4vp import build_request_object, build_request_uri, client_id_for
 from ssiwallet.core.receipt import (
     ReceivedCredential,
@@ -55,17 +56,6 @@ class SessionError(VerifierError):
 
     code = "verifier.unknown_session"
     status = 404
-
-
-def _leaf_paths(value: Any, prefix: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:
-    if isinstance(value, Mapping) and value:
-        for name, sub in value.items():
-            yield from _leaf_paths(sub, (*prefix, name))
-    elif isinstance(value, list) and value:
-        for index, sub in enumerate(value):
-            yield from _leaf_paths(sub, (*prefix, index))
-    elif prefix:
-        yield prefix
 
 
 @dataclass
@@ -216,7 +206,7 @@ class VerifierContext:
                 disclosed = claims.pop(0) if claims else {}
                 if info.vct and info.iss:
                     received.append(ReceivedCredential(info.vct, info.iss,
-                                                       tuple(_leaf_paths(disclosed))))
+                                                       tuple(leaves(disclosed))))
         controller = self.keys.controller
         return build_receipt(
             verifier=self.did, kid=controller.kid, key=controller.key, nonce=session.nonce,

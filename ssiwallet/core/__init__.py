@@ -3,5 +3,6 @@
 Nothing here performs I/O: the clock, randomness and key lookups are parameters.
 """
 
-__all__ = ["b64", "credtype_schemas", "credtypes", "dcql", "dcql_match", "didkey", "jws", "keys",
-           "oid4vci", "oid4vp", "receipt", "sdjwt", "statuslist", "strictjson", "values", "vc"]
+__all__ = ["b64", "claimpath", "credtype_schemas", "credtypes", "dcql", "dcql_match", "didkey",
+           "jws", "keys", "oid4vci", "oid4vp", "receipt", "sdjwt", "statuslist", "strictjson",
+           "values", "vc"]

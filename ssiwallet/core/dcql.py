@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ssiwallet.core import strictjson
+from ssiwallet.core.claimpath import ClaimPath
 from ssiwallet.errors import DcqlError
 
 FORMAT_SD_JWT_VC = "dc+sd-jwt"
@@ -47,7 +48,6 @@ FORMAT_MSO_MDOC = "mso_mdoc"
 
 _ID = re.compile(r"[A-Za-z0-9_-]+")
 
-PathElement = str | int | None
 ClaimValue = str | int | bool
 
 
@@ -72,7 +72,7 @@ class ClaimsQuery:
     """
 
     id: str | None
-    path: tuple[PathElement, ...]
+    path: ClaimPath
     values: tuple[ClaimValue, ...] | None = None
     intent_to_retain: bool | None = None
 
@@ -293,39 +293,13 @@ def _claims_query(entry: object, index: int, fmt: str, where: str) -> ClaimsQuer
     return ClaimsQuery(id=cid, path=path, values=values, intent_to_retain=retain)
 
 
-def parse_path(
-    value: object, *, mdoc: bool = False, where: str = "path"
-) -> tuple[PathElement, ...]:
-    """Validate a claims path pointer (§7) and return it as a tuple.
-
-    JSON-based credentials take strings, non-negative integers and nulls; an mdoc pointer is
-    exactly a namespace and a data element identifier (two strings).
+def parse_path(value: object, *, mdoc: bool = False, where: str = "path") -> ClaimPath:
+    """Validate a claims path pointer (§7): :meth:`ClaimPath.parse`.
 
     Raises:
         DcqlError: ``dcql.invalid_path``.
     """
-    if not isinstance(value, list) or not value:
-        raise DcqlError(f"{where}: path must be a non-empty array", code="dcql.invalid_path")
-    if mdoc:
-        if len(value) != 2 or not all(isinstance(v, str) for v in value):
-            raise DcqlError(
-                f"{where}: an mdoc path is exactly [namespace, element identifier]",
-                code="dcql.invalid_path",
-            )
-        return tuple(value)
-    for element in value:
-        ok = (
-            element is None
-            or isinstance(element, str)
-            or (type(element) is int and element >= 0)  # excludes bool, a subclass of int
-        )
-        if not ok:
-            raise DcqlError(
-                f"{where}: path element {element!r} is not a string, null or "
-                "non-negative integer",
-                code="dcql.invalid_path",
-            )
-    return tuple(value)
+    return ClaimPath.parse(value, mdoc=mdoc, where=where)
 
 
 def _claim_sets(

@@ -21,18 +21,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ssiwallet.core.claimpath import ROOT, ClaimPath, Element
 from ssiwallet.core.dcql import (
     FORMAT_SD_JWT_VC,
     ClaimsQuery,
     CredentialQuery,
     DcqlQuery,
-    PathElement,
-    parse_path,
 )
 from ssiwallet.errors import DcqlError
-
-ConcretePath = tuple[str | int, ...]
-"""A claims path pointer without nulls: the address of exactly one claim."""
 
 
 def _is_array(value: object) -> bool:
@@ -40,8 +36,8 @@ def _is_array(value: object) -> bool:
 
 
 def select(
-    claims: Mapping[str, Any], path: Sequence[PathElement]
-) -> list[tuple[ConcretePath, Any]]:
+    claims: Mapping[str, Any], path: Sequence[Element]
+) -> list[tuple[ClaimPath, Any]]:
     """Process a claims path pointer over a JSON-based credential (§7.1.1).
 
     Each selected element comes with its concrete path (nulls replaced by the index), which
@@ -57,24 +53,24 @@ def select(
     """
     if isinstance(path, str | bytes):
         raise DcqlError("path must be an array, not a string", code="dcql.invalid_path")
-    path = parse_path(list(path))
+    path = ClaimPath.parse(list(path))
     if not isinstance(claims, Mapping):
         return []
-    selection: list[tuple[ConcretePath, Any]] = [((), claims)]
+    selection: list[tuple[ClaimPath, Any]] = [(ROOT, claims)]
     for element in path:
-        chosen: list[tuple[ConcretePath, Any]] = []
+        chosen: list[tuple[ClaimPath, Any]] = []
         for where, value in selection:
             if isinstance(element, str):
                 if not isinstance(value, Mapping):
                     return []
                 if element in value:
-                    chosen.append(((*where, element), value[element]))
+                    chosen.append((where.child(element), value[element]))
             elif not _is_array(value):
                 return []
             elif element is None:
-                chosen.extend(((*where, i), item) for i, item in enumerate(value))
+                chosen.extend((where.child(i), item) for i, item in enumerate(value))
             elif element < len(value):
-                chosen.append(((*where, element), value[element]))
+                chosen.append((where.child(element), value[element]))
         selection = chosen
     return selection
 
@@ -103,7 +99,7 @@ class CredentialMatch:
 
     query_id: str
     candidate_id: str
-    paths: tuple[ConcretePath, ...]
+    paths: tuple[ClaimPath, ...]
     claim_set: tuple[str, ...] | None = None
 
 
@@ -112,7 +108,7 @@ def _same(a: object, b: object) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _claim_paths(cq: ClaimsQuery, claims: Mapping[str, Any]) -> tuple[ConcretePath, ...] | str:
+def _claim_paths(cq: ClaimsQuery, claims: Mapping[str, Any]) -> tuple[ClaimPath, ...] | str:
     """The concrete paths one claims query selects, or why it selects nothing."""
     shown = list(cq.path)
     selected = select(claims, cq.path)
@@ -141,7 +137,7 @@ def _type_problem(q: CredentialQuery, c: Candidate) -> str | None:
     return None
 
 
-def _join(parts: Iterable[tuple[ConcretePath, ...]]) -> tuple[ConcretePath, ...]:
+def _join(parts: Iterable[tuple[ClaimPath, ...]]) -> tuple[ClaimPath, ...]:
     return tuple(dict.fromkeys(p for part in parts for p in part))
 
 
@@ -156,7 +152,7 @@ def _claims_match(q: CredentialQuery, c: Candidate) -> CredentialMatch | list[st
             return failures
         return CredentialMatch(q.id, c.id, _join(o for o in outcomes if not isinstance(o, str)))
     by_id = {cq.id: cq for cq in q.claims}
-    cache: dict[str, tuple[ConcretePath, ...] | str] = {}
+    cache: dict[str, tuple[ClaimPath, ...] | str] = {}
     reasons = []
     for option in q.claim_sets:  # in the verifier's order of preference
         for ident in option:

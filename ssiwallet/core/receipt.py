@@ -58,7 +58,7 @@ from typing import Any
 from ssiwallet.core import jws as jose
 from ssiwallet.core import strictjson
 from ssiwallet.core.b64 import b64u_encode
-from ssiwallet.core.dcql import PathElement, parse_path
+from ssiwallet.core.claimpath import ClaimPath
 from ssiwallet.core.keys import PrivateKey, PublicKey
 from ssiwallet.core.oid4vp import (
     MIN_RANDOM_CHARS,
@@ -219,7 +219,7 @@ class ReceivedCredential:
 
     vct: str
     issuer: str
-    claims: tuple[tuple[PathElement, ...], ...]
+    claims: tuple[ClaimPath, ...]
 
     def to_json(self) -> dict[str, Any]:
         return {"vct": self.vct, "issuer": self.issuer, "claims": [list(p) for p in self.claims]}
@@ -271,7 +271,7 @@ def _received_one(entry: object, n: int) -> ReceivedCredential:
     if not isinstance(claims, list) or not 0 < len(claims) <= MAX_CLAIMS:
         raise fail("bad_receipt", f"{where}.claims must be a list of 1 to {MAX_CLAIMS} paths")
     try:
-        paths = tuple(parse_path(path, where=f"{where}.claims") for path in claims)
+        paths = tuple(ClaimPath.parse(path, where=f"{where}.claims") for path in claims)
     except DcqlError as exc:
         raise fail("bad_receipt", exc.detail) from None
     return ReceivedCredential(vct=vct, issuer=str(issuer), claims=paths)

@@ -13,6 +13,7 @@ from typing import Any
 
 from rich.text import Text
 
+from ssiwallet.core.claimpath import Element
 from ssiwallet.errors import SsiError, UnlockError
 from ssiwallet.wallet.records import CredentialCard, flatten, type_claim_label, type_label
 
@@ -83,12 +84,12 @@ type_name = type_label
 """The credential type's name for a ``vct`` alone (when no card is at hand)."""
 
 
-def path_text(path: Sequence[str | int]) -> str:
+def path_text(path: Sequence[Element]) -> str:
     """A claim path written the way the registry and the receipts write it."""
     return ".".join(map(str, path))
 
 
-def claim_label(vct: str, path: Sequence[str | int], cards: Sequence[CredentialCard] = (),
+def claim_label(vct: str, path: Sequence[Element], cards: Sequence[CredentialCard] = (),
                 lang: str = "en") -> str:
     """A claim's label from a card of that type if one is at hand, else from the type."""
     for card in cards:

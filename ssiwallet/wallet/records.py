@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ssiwallet.core.claimpath import Element
 from ssiwallet.core.credtypes import REGISTRY
 from ssiwallet.core.keys import Ed25519PrivateKey
 
@@ -38,7 +39,7 @@ def type_label(vct: str, lang: str = "en") -> str:
     return known.name.get(lang, known.name["en"]) if known else vct
 
 
-def type_claim_label(vct: str, path: Sequence[str | int], lang: str = "en") -> str:
+def type_claim_label(vct: str, path: Sequence[Element], lang: str = "en") -> str:
     """The label Keten's type gives a claim path, else the dotted path itself."""
     known = REGISTRY.get(vct)
     key = tuple(map(str, path))
@@ -97,7 +98,7 @@ class CredentialCard:
     def type_name(self, lang: str = "en") -> str:
         return label(self.display.get("credential", []), lang, type_label(self.vct, lang))
 
-    def claim_label(self, path: Sequence[str | int], lang: str = "en") -> str:
+    def claim_label(self, path: Sequence[Element], lang: str = "en") -> str:
         """The issuer's label for a claim path, else the path itself."""
         for entry in self.display.get("claims", []) or []:
             if isinstance(entry, Mapping) and list(entry.get("path", [])) == list(path):

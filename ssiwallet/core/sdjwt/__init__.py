@@ -9,7 +9,7 @@ from ssiwallet.core.sdjwt.holder import (
     select_disclosures,
 )
 from ssiwallet.core.sdjwt.issuer import SD, IssuedSdJwt, issue, random_salt
-from ssiwallet.core.sdjwt.process import Path, Processed, process
+from ssiwallet.core.sdjwt.process import Processed, process
 from ssiwallet.core.sdjwt.serialize import JwsSignature, SdJwt, parse, parse_compact, parse_json
 from ssiwallet.core.sdjwt.verify import (
     KeyBindingPolicy,
@@ -21,7 +21,7 @@ from ssiwallet.core.sdjwt.verify import (
 )
 
 __all__ = [
-    "SD", "Disclosure", "IssuedSdJwt", "JwsSignature", "KeyBindingPolicy", "KeyLookup", "Path",
+    "SD", "Disclosure", "IssuedSdJwt", "JwsSignature", "KeyBindingPolicy", "KeyLookup",
     "Processed", "SdJwt", "Verified", "check_validity", "digest", "holder_key", "holder_view",
     "issue", "make_disclosure", "make_kb_jwt", "parse", "parse_compact", "parse_disclosure",
     "parse_json", "paths_from_selection", "present", "process", "random_salt",

@@ -12,15 +12,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from ssiwallet.core.claimpath import ROOT, ClaimPath, Element
 from ssiwallet.core.jws import sign_compact
 from ssiwallet.core.keys import PrivateKey
 from ssiwallet.core.sdjwt.disclosure import DEFAULT_SD_ALG, digest, parse_disclosure
-from ssiwallet.core.sdjwt.process import Path, Processed, process
+from ssiwallet.core.sdjwt.process import Processed, process
 from ssiwallet.core.sdjwt.serialize import SdJwt
 from ssiwallet.core.sdjwt.verify import decode_unverified_payload
 from ssiwallet.errors import SdJwtError
-
-PathPattern = Sequence[str | int | None]
 
 
 def holder_view(sd_jwt: SdJwt) -> Processed:
@@ -30,24 +29,24 @@ def holder_view(sd_jwt: SdJwt) -> Processed:
     return process(payload, [parse_disclosure(d) for d in sd_jwt.disclosures], sd_alg)
 
 
-def _concrete(claims: Any, pattern: PathPattern) -> list[Path]:
+def _concrete(claims: Any, pattern: Sequence[Element]) -> list[ClaimPath]:
     """Every concrete path in ``claims`` that ``pattern`` selects (``None``: all elements)."""
-    level: list[tuple[Path, Any]] = [((), claims)]
+    level: list[tuple[ClaimPath, Any]] = [(ROOT, claims)]
     for step in pattern:
-        nxt: list[tuple[Path, Any]] = []
+        nxt: list[tuple[ClaimPath, Any]] = []
         for path, node in level:
             if step is None and isinstance(node, list):
-                nxt.extend(((*path, i), v) for i, v in enumerate(node))
+                nxt.extend((path.child(i), v) for i, v in enumerate(node))
             elif isinstance(step, str) and isinstance(node, dict) and step in node:
-                nxt.append(((*path, step), node[step]))
+                nxt.append((path.child(step), node[step]))
             elif (isinstance(step, int) and not isinstance(step, bool)
                   and isinstance(node, list) and 0 <= step < len(node)):
-                nxt.append(((*path, step), node[step]))
+                nxt.append((path.child(step), node[step]))
         level = nxt
     return [path for path, _ in level]
 
 
-def select_disclosures(view: Processed, paths: Iterable[PathPattern], *,
+def select_disclosures(view: Processed, paths: Iterable[Sequence[Element]], *,
                        strict: bool = True) -> list[str]:
     """The encoded disclosures needed to reveal ``paths``, in issuance order.
 
@@ -70,7 +69,7 @@ def select_disclosures(view: Processed, paths: Iterable[PathPattern], *,
     return [d.encoded for d in view.provenance.values() if d.encoded in wanted]
 
 
-def present(sd_jwt: SdJwt, paths: Iterable[PathPattern], *, holder_key: PrivateKey | None,
+def present(sd_jwt: SdJwt, paths: Iterable[Sequence[Element]], *, holder_key: PrivateKey | None,
             nonce: str | None = None, aud: str | None = None, iat: int | None = None,
             strict: bool = True) -> SdJwt:
     """Build an SD-JWT (+KB when ``holder_key`` is given) disclosing only ``paths``."""
@@ -95,18 +94,18 @@ def make_kb_jwt(presentation: SdJwt, holder_key: PrivateKey, *, nonce: str, aud:
     return sign_compact({"typ": "kb+jwt"}, payload, holder_key)
 
 
-def paths_from_selection(selection: Any, prefix: Path = ()) -> list[Path]:
+def paths_from_selection(selection: Any, prefix: ClaimPath = ROOT) -> list[ClaimPath]:
     """Turn a nested selection (``{"address": {"street": True}}``, ``[False, True]``) into
     paths: ``True`` selects, ``False``/``None`` skip, containers recurse."""
-    out: list[Path] = []
+    out: list[ClaimPath] = []
     if selection is True:
         return [prefix]
     if isinstance(selection, Mapping):
         for name, sub in selection.items():
-            out.extend(paths_from_selection(sub, (*prefix, str(name))))
+            out.extend(paths_from_selection(sub, prefix.child(str(name))))
     elif isinstance(selection, list):
         for index, sub in enumerate(selection):
-            out.extend(paths_from_selection(sub, (*prefix, index)))
+            out.extend(paths_from_selection(sub, prefix.child(index)))
     return out
 
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ssiwallet.core.b64 import b64u_encode
+from ssiwallet.core.claimpath import ROOT, ClaimPath
 from ssiwallet.core.sdjwt.disclosure import FORBIDDEN_NAMES, Disclosure, hasher
 from ssiwallet.errors import SdJwtError
 
-Path = tuple[str | int, ...]
 MAX_DEPTH = 100
 
 
@@ -25,7 +25,7 @@ class Processed:
     """The processed payload and which disclosure produced which path."""
 
     claims: dict[str, Any]
-    provenance: dict[Path, Disclosure]
+    provenance: dict[ClaimPath, Disclosure]
 
 
 class _Processor:
@@ -40,7 +40,7 @@ class _Processor:
             self.by_digest[key] = disclosure
         self.seen: set[str] = set()
         self.used: set[str] = set()
-        self.provenance: dict[Path, Disclosure] = {}
+        self.provenance: dict[ClaimPath, Disclosure] = {}
 
     def _claim_digest(self, value: object) -> str:
         if type(value) is not str:
@@ -51,7 +51,7 @@ class _Processor:
         self.seen.add(value)
         return value
 
-    def walk(self, value: Any, path: Path, depth: int) -> Any:
+    def walk(self, value: Any, path: ClaimPath, depth: int) -> Any:
         if depth > MAX_DEPTH:
             raise SdJwtError("SD-JWT nesting too deep", code="sdjwt.too_deep")
         kind = type(value)
@@ -61,12 +61,12 @@ class _Processor:
             return self._array(value, path, depth)
         return value  # parsed JSON: scalars are str, int, float, bool or None
 
-    def _object(self, obj: dict[str, Any], path: Path, depth: int) -> dict[str, Any]:
+    def _object(self, obj: dict[str, Any], path: ClaimPath, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name, member in obj.items():
             if name == "_sd":
                 continue
-            out[name] = (self.walk(member, (*path, name), depth + 1)
+            out[name] = (self.walk(member, path.child(name), depth + 1)
                          if type(member) in _CONTAINERS else member)
         if "_sd" not in obj:
             return out
@@ -89,12 +89,12 @@ class _Processor:
                 raise SdJwtError(f"disclosed claim {claim!r} already exists",
                                  code="sdjwt.claim_exists")
             self.used.add(item)
-            claim_path = (*path, claim)
+            claim_path = path.child(claim)
             self.provenance[claim_path] = found
             out[claim] = self.walk(found.value, claim_path, depth + 1)
         return out
 
-    def _array(self, arr: list[Any], path: Path, depth: int) -> list[Any]:
+    def _array(self, arr: list[Any], path: ClaimPath, depth: int) -> list[Any]:
         out: list[Any] = []
         for element in arr:
             if type(element) is dict and len(element) == 1 and "..." in element:
@@ -106,11 +106,11 @@ class _Processor:
                     raise SdJwtError("object-property disclosure referenced from an array",
                                      code="sdjwt.disclosure_wrong_shape")
                 self.used.add(digest)
-                element_path = (*path, len(out))
+                element_path = path.child(len(out))
                 self.provenance[element_path] = found
                 out.append(self.walk(found.value, element_path, depth + 1))
             elif type(element) in _CONTAINERS:
-                out.append(self.walk(element, (*path, len(out)), depth + 1))
+                out.append(self.walk(element, path.child(len(out)), depth + 1))
             else:
                 out.append(element)
         return out
@@ -130,7 +130,7 @@ def process(payload: dict[str, Any], disclosures: Iterable[Disclosure],
     """
     processor = _Processor(disclosures, sd_alg)
     top = {k: v for k, v in payload.items() if k != "_sd_alg"}
-    claims = processor.walk(top, (), 0)
+    claims = processor.walk(top, ROOT, 0)
     unused = set(processor.by_digest) - processor.used
     if unused:
         names = sorted(repr(processor.by_digest[d].name) for d in unused)

@@ -18,14 +18,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Static
 
+from ssiwallet.core.claimpath import ClaimPath
 from ssiwallet.holder.present import Plan
 from ssiwallet.tui.fmt import claim_label, path_text, type_name
 from ssiwallet.wallet.records import CredentialCard
 
 __all__ = ["ConsentDialog", "over_asked_lines"]
-
-ClaimPath = Sequence[str | int]
-
 
 def over_asked_lines(over_asked: Sequence[str], cards: Sequence[CredentialCard] = ()
                      ) -> list[str]:
