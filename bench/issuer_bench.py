@@ -30,11 +30,9 @@ import aiohttp
 from aiohttp import web
 
 from bench.harness import Row
-from issuer.config import load_config, render_config
-from issuer.context import IssuerContext
-from issuer.http import create_issuer_app
-from issuer.registry_link import RegistryLink
-from issuer.store import IssuerStore
+from issuer.app import create_app
+from issuer.config import IssuerConfig, load_config, render_config
+from issuer.context import ISSUER, IssuerContext
 from registry.author import Controller, genesis_block, save_controller
 from registry.client.client import RegistryClient, TrustPolicy
 from registry.node.app import ServiceOptions, build_app
@@ -153,7 +151,7 @@ async def start_registry(workdir: Path, now: int) -> Registry:
 
 
 async def _issuer(workdir: Path, registry: str, genesis: str, school: Controller,
-                  port: int) -> IssuerContext:
+                  port: int) -> IssuerConfig:
     text, token = render_config(profile="school", public_url=f"http://127.0.0.1:{port}",
                                 port=port, registry_url=registry, genesis_hash=genesis,
                                 batch_size=COPIES, status_list_size=1 << 20)
@@ -161,9 +159,7 @@ async def _issuer(workdir: Path, registry: str, genesis: str, school: Controller
     (workdir / "admin-token").write_text(token)
     config = load_config(workdir / "issuer.toml")
     save_controller(school, config.key_file)
-    link = RegistryLink(RegistryClient(registry, policy=TrustPolicy(genesis_hash=genesis)),
-                        config.key_file)
-    return IssuerContext.build(config, IssuerStore(config.database), link)
+    return config
 
 
 def _offers(ctx: IssuerContext, n: int) -> list[tuple[str, str]]:
@@ -214,9 +210,10 @@ async def _measure(quick: bool) -> list[Row]:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = int(sock.getsockname()[1])
-        ctx = await _issuer(workdir, url, genesis, school, port)
-        issuer = Server(create_issuer_app(ctx))
+        app = create_app(await _issuer(workdir, url, genesis, school, port))
+        issuer = Server(app)
         await issuer.start(port)
+        ctx = app[ISSUER]
         issuer_url = ctx.config.public_url
         await ctx.issuance.current_list(COPIES, now)  # the status list exists before timing
         per_round = 400 if quick else 900

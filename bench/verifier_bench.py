@@ -31,20 +31,19 @@ from aiohttp import web
 
 from bench.harness import Row
 from bench.issuer_bench import Registry, Server, start_registry
+from issuer.app import create_app as create_issuer_app
 from issuer.config import load_config as load_issuer_config
 from issuer.config import render_config as render_issuer_config
-from issuer.context import IssuerContext
-from issuer.http import create_issuer_app
-from issuer.registry_link import RegistryLink
-from issuer.store import IssuerStore
+from issuer.context import ISSUER
 from registry.author import Controller, save_controller
 from ssiwallet.core.oid4vp import parse_request_object, parse_request_uri
 from ssiwallet.core.receipt import build_response
 from ssiwallet.core.sdjwt import parse
 from ssiwallet.core.sdjwt.holder import present
 from ssiwallet.holder.receive import ReceivedCredential, fetch_offer, receive
+from verifier.app import create_app as create_verifier_app
 from verifier.config import load_config, render_config
-from verifier.http import create_verifier_app
+from verifier.context import VERIFIER
 from verifier.service import VerifierContext
 
 __all__ = ["run"]
@@ -106,10 +105,10 @@ async def _issue(workdir: Path, registry: Registry, now: int
     (folder / "admin-token").write_text(token)
     config = load_issuer_config(folder / "issuer.toml")
     save_controller(town, config.key_file)
-    ctx = IssuerContext.build(config, IssuerStore(config.database),
-                              RegistryLink(registry.client(), config.key_file))
-    server = Server(create_issuer_app(ctx))
+    app = create_issuer_app(config)
+    server = Server(app)
     await server.start(port)
+    ctx = app[ISSUER]
     created = await ctx.create_offer("identity_dc_sd_jwt", IDENTITY)
     async with aiohttp.ClientSession() as http, registry.client() as client:
         got = await receive(await fetch_offer(created.uri, http), tx_code=created.pin,
@@ -134,11 +133,10 @@ async def _verifier(workdir: Path, registry: Registry) -> tuple[VerifierContext,
             "credentials": [{"vct": "urn:keten:vct:identity:1", "claims": [["age_over_18"]]}],
             "valid_until": None})
     save_controller(library, config.key_file)
-    ctx = VerifierContext.build(config, registry.client())
-    await ctx.prepare()
-    server = Server(create_verifier_app(ctx))
+    app = create_verifier_app(config)
+    server = Server(app)
     await server.start(port)
-    return ctx, server
+    return app[VERIFIER], server
 
 
 def _forms(ctx: VerifierContext, got: ReceivedCredential, n: int) -> list[bytes]:

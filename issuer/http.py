@@ -25,7 +25,7 @@ from ssiwallet.infra.web import (
     protocol_error_middleware,
 )
 
-__all__ = ["add_routes", "create_issuer_app", "error_middleware", "require_admin"]
+__all__ = ["add_routes", "error_middleware", "require_admin"]
 
 log = logging.getLogger(__name__)
 
@@ -166,24 +166,3 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/admin/offers/{id}", admin_offer)
     router.add_get("/admin/credentials", admin_credentials)
     router.add_post("/admin/credentials/{id}/status", admin_set_status)
-
-
-def create_issuer_app(ctx: IssuerContext) -> web.Application:
-    """An app around a context the caller built and will close (being replaced by
-    :func:`issuer.app.create_app`, which owns its resources)."""
-    from issuer import desk
-    from issuer.app import SWEEP_SECONDS, _expire_offers
-    from ssiwallet.infra.web import MAX_BODY, every
-
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware])
-    app[ISSUER] = ctx
-    app.cleanup_ctx.append(every(SWEEP_SECONDS, _expire_offers, at_start=True))
-    app.on_cleanup.append(_close)
-    add_routes(app.router)
-    desk.add_routes(app.router)
-    return app
-
-
-async def _close(app: web.Application) -> None:
-    await app[ISSUER].link.client.close()
-    app[ISSUER].store.close()

@@ -29,7 +29,7 @@ from typing import Any
 
 import aiohttp
 
-from registry.author import Controller, save_controller
+from registry.author import Controller, load_controller, save_controller
 from registry.client.client import RegistryClient, TrustPolicy
 from ssiwallet.core import strictjson
 from ssiwallet.core.keys import PublicKey
@@ -37,12 +37,11 @@ from ssiwallet.core.values import HttpOrigin
 from ssiwallet.core.vc import keys_named
 from ssiwallet.infra.cli import Command, run_command, value_arg
 from ssiwallet.infra.web import serve_forever
+from verifier.app import create_app
 from verifier.check import check_presentation, load_jwk
 from verifier.config import load_config, render_config
 from verifier.errors import UsageError, VerifierError
-from verifier.http import create_verifier_app
 from verifier.presets import BUILTIN, register_claims_args
-from verifier.service import VerifierContext
 
 __all__ = ["main"]
 
@@ -116,22 +115,11 @@ def cmd_init(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_serve(args: argparse.Namespace) -> None:
     config = load_config(args.config)
-    client = RegistryClient(config.registry_url,
-                            policy=TrustPolicy(genesis_hash=config.genesis_hash))
-    ctx = VerifierContext.build(config, client)
-
-    async def run() -> None:
-        try:
-            await ctx.prepare()  # refuses presets that ask more than registered
-        except BaseException:
-            await client.close()
-            raise
-        banner = {"verifier": config.public_url, "did": ctx.did,
-                  "presets": [p.id for p in config.presets], "desk": f"{config.public_url}/desk"}
-        await serve_forever(create_verifier_app(ctx), config.host, config.port, banner)
-
+    did = load_controller(config.key_file).did  # a bad key file fails here, before serving
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    asyncio.run(run())
+    banner = {"verifier": config.public_url, "did": str(did),
+              "presets": [p.id for p in config.presets], "desk": f"{config.public_url}/desk"}
+    asyncio.run(serve_forever(create_app(config), config.host, config.port, banner))
 
 
 def cmd_request(args: argparse.Namespace) -> dict[str, Any]:

@@ -21,8 +21,6 @@ import logging
 from aiohttp import web
 
 from ssiwallet.infra.web import (
-    MAX_BODY,
-    every,
     form_body,
     json_body,
     json_response,
@@ -30,9 +28,8 @@ from ssiwallet.infra.web import (
 )
 from verifier import desk
 from verifier.context import VERIFIER
-from verifier.service import CHECKPOINT_SECONDS, VerifierContext
 
-__all__ = ["add_routes", "create_verifier_app", "error_middleware"]
+__all__ = ["add_routes", "error_middleware"]
 
 log = logging.getLogger(__name__)
 
@@ -88,21 +85,3 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/request/{request_id}", get_request)
     router.add_post("/response", post_response)
     router.add_get("/health", health)
-
-
-def create_verifier_app(ctx: VerifierContext) -> web.Application:
-    """An app around a context the caller built, prepared and will close (being replaced by
-    :func:`verifier.app.create_app`, which owns its resources)."""
-    from verifier.app import _follow_checkpoint
-
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware])
-    app[VERIFIER] = ctx
-    app.cleanup_ctx.append(every(CHECKPOINT_SECONDS, _follow_checkpoint, at_start=False))
-    app.on_cleanup.append(_close)
-    add_routes(app.router)
-    desk.add_routes(app.router)
-    return app
-
-
-async def _close(app: web.Application) -> None:
-    await app[VERIFIER].client.close()

@@ -234,11 +234,9 @@ async def registry_mirror(aiohttp_server: AiohttpServer, tmp_path: Path
 # client that trusts the node the way a wallet or verifier would.
 import socket  # noqa: E402
 
+from issuer.app import create_app as create_issuer_app  # noqa: E402
 from issuer.config import load_config, render_config  # noqa: E402
-from issuer.context import IssuerContext  # noqa: E402
-from issuer.http import create_issuer_app  # noqa: E402
-from issuer.registry_link import RegistryLink  # noqa: E402
-from issuer.store import IssuerStore  # noqa: E402
+from issuer.context import ISSUER, IssuerContext  # noqa: E402
 from registry.author import save_controller  # noqa: E402
 from registry.client.client import RegistryClient, TrustPolicy  # noqa: E402
 
@@ -320,13 +318,11 @@ async def issuer_service(aiohttp_server: AiohttpServer, tmp_path: Path
                 "vcts": [c.vct for c in config.profile.credentials],
                 "valid_from": reg.clock(), "valid_until": None})
             accreditation = str(receipt["id"])
-        client = RegistryClient(reg.url, policy=TrustPolicy(genesis_hash=reg.genesis_hash),
-                                clock=reg.clock)
-        ctx = IssuerContext.build(config, IssuerStore(config.database),
-                                  RegistryLink(client, config.key_file), clock=reg.clock)
-        server = await aiohttp_server(create_issuer_app(ctx), port=port)
+        app = create_issuer_app(config, clock=reg.clock)
+        server = await aiohttp_server(app, port=port)
         assert f"http://{server.host}:{server.port}" == url
-        return IssuerService(url, ctx, controller, reg, token, accreditation, config_path)
+        return IssuerService(url, app[ISSUER], controller, reg, token, accreditation,
+                             config_path)
 
     yield make
 
@@ -344,9 +340,10 @@ async def issuer_service(aiohttp_server: AiohttpServer, tmp_path: Path
 # steward register it for exactly the claims its presets ask (or for ``claims`` when given,
 # to test over-asking), writes its key and configuration, checks the presets against the
 # registration (``prepare``) and serves it on loopback with the registry's clock.
+from verifier.app import create_app as create_verifier_app  # noqa: E402
 from verifier.config import load_config as load_verifier_config  # noqa: E402
 from verifier.config import render_config as render_verifier_config  # noqa: E402
-from verifier.http import create_verifier_app  # noqa: E402
+from verifier.context import VERIFIER  # noqa: E402
 from verifier.presets import BUILTIN  # noqa: E402
 from verifier.service import VerifierContext  # noqa: E402
 
@@ -418,17 +415,10 @@ async def verifier_service(aiohttp_server: AiohttpServer, tmp_path: Path
         save_controller(controller, config.key_file)
         await reg.submit(reg.steward, "verifier.register",
                          registration_body(str(controller.did), register_for or chosen))
-        client = RegistryClient(reg.url, policy=TrustPolicy(genesis_hash=reg.genesis_hash),
-                                clock=reg.clock)
-        ctx = VerifierContext.build(config, client, clock=reg.clock)
-        try:
-            await ctx.prepare()
-        except BaseException:
-            await client.close()
-            raise
-        server = await aiohttp_server(create_verifier_app(ctx), port=port)
+        app = create_verifier_app(config, clock=reg.clock)
+        server = await aiohttp_server(app, port=port)
         assert f"http://{server.host}:{server.port}" == url
-        return VerifierService(url, ctx, controller, reg)
+        return VerifierService(url, app[VERIFIER], controller, reg)
 
     yield make
 
