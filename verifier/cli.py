@@ -29,13 +29,15 @@ from typing import Any
 
 import aiohttp
 
-from registry.author import Controller, load_controller, save_controller
+from registry.author import load_controller
+from registry.author.onboard import onboard, registry_identity
 from registry.client.client import RegistryClient, TrustPolicy
 from ssiwallet.core import strictjson
 from ssiwallet.core.keys import PublicKey
 from ssiwallet.core.values import HttpOrigin
 from ssiwallet.core.vc import keys_named
 from ssiwallet.infra.cli import Command, run_command, value_arg
+from ssiwallet.infra.files import write_atomic
 from ssiwallet.infra.web import serve_forever
 from verifier.app import create_app
 from verifier.check import check_presentation, load_jwk
@@ -84,29 +86,17 @@ def cmd_init(args: argparse.Namespace) -> dict[str, Any]:
     if unknown:
         raise UsageError(f"unknown presets {unknown}; known: {sorted(BUILTIN)}")
     registry = args.registry.rstrip("/")
-
-    async def chain_and_genesis() -> tuple[str, str]:
-        async with RegistryClient(registry, policy=TrustPolicy(
-                genesis_hash=args.genesis_hash)) as client:
-            g = await client.genesis()
-            return g.chain_id, g.hash
-
-    chain, genesis = asyncio.run(chain_and_genesis())
-    folder.mkdir(parents=True, exist_ok=True)
-    controller = Controller.new(args.name)
-    request = controller.create_tx(chain, int(time.time()), None)
-    save_controller(controller, folder / "verifier-key.json")
-    (folder / "did-create-request.json").write_bytes(request)
-    (folder / CONFIG_NAME).write_text(render_config(
+    chain, genesis = asyncio.run(registry_identity(registry, args.genesis_hash))
+    made = onboard(folder, config_name=CONFIG_NAME, key_name="verifier-key.json",
+                   name=args.name, chain=chain, genesis_hash=genesis)
+    write_atomic(folder / CONFIG_NAME, render_config(
         public_url=args.public_url.rstrip("/"), port=args.port, registry_url=registry,
-        genesis_hash=genesis, presets=presets), encoding="utf-8")
+        genesis_hash=genesis, presets=presets))
     claims = register_claims_args(BUILTIN[p] for p in presets)
-    return {"did": str(controller.did), "config": str(folder / CONFIG_NAME),
-            "request": str(folder / "did-create-request.json"),
-            "register_claims": claims,
-            "next": [f"ssi-registry endorse {folder / 'did-create-request.json'} "
-                     f"--steward STEWARD.json --registry {registry}",
-                     f"ssi-registry register-verifier --verifier {controller.did} "
+    return {"did": made.did, "config": str(folder / CONFIG_NAME),
+            "request": str(made.request_file), "register_claims": claims,
+            "next": [made.endorse_hint(registry),
+                     f"ssi-registry register-verifier --verifier {made.did} "
                      "--purpose-nl TEXT --purpose-en TEXT "
                      + " ".join(f"--claims {c}" for c in claims)
                      + f" --steward STEWARD.json --registry {registry}",
