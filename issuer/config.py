@@ -9,16 +9,14 @@ last. Paths in the file are relative to the file's folder, so a folder can be mo
 from __future__ import annotations
 
 import secrets
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from issuer.errors import ConfigError
 from ssiwallet.core.credtype_schemas import VCT_COMPETENCE, VCT_DIPLOMA, VCT_IDENTITY
 from ssiwallet.core.credtypes import CredentialType, get_type
 from ssiwallet.core.values import HttpOrigin
-from ssiwallet.errors import BadValueError
+from ssiwallet.infra.config import ConfigFile, ConfigTable
 
 __all__ = ["PROFILES", "CredentialConfig", "IssuerConfig", "Profile", "load_config",
            "render_config"]
@@ -84,20 +82,21 @@ class IssuerConfig:
         return {c.id: c for c in self.profile.credentials}
 
 
-def _get(table: dict[str, Any], key: str, kind: type, default: Any = ...) -> Any:
-    value = table.get(key, default)
-    if value is ... or not isinstance(value, kind) or isinstance(value, bool) is not (
-            kind is bool):
-        raise ConfigError(f"configuration: {key!r} must be a {kind.__name__}")
-    return value
+def _config_error(detail: str) -> ConfigError:
+    return ConfigError(detail)
 
 
-def _url(value: str, key: str) -> HttpOrigin:
-    try:
-        return HttpOrigin(value)
-    except BadValueError as exc:
-        raise ConfigError(f"configuration: {key!r} must be an http(s) origin URL: "
-                          f"{exc.detail}") from None
+def _admin_token(issuer: ConfigTable) -> str:
+    token = issuer.optional_text("admin_token")
+    token_file = issuer.optional_text("admin_token_file")
+    if token is None and token_file is not None:
+        try:
+            token = (issuer.base / token_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read the admin token: {exc.strerror}") from None
+    if token is None or len(token) < 16:
+        raise issuer.fail("an admin token of at least 16 characters is needed")
+    return token
 
 
 def load_config(path: Path) -> IssuerConfig:
@@ -106,53 +105,28 @@ def load_config(path: Path) -> IssuerConfig:
     Raises:
         ConfigError: ``issuer.config`` naming the first problem.
     """
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
-    base = path.resolve().parent
-    issuer, registry = data.get("issuer"), data.get("registry")
-    if not isinstance(issuer, dict) or not isinstance(registry, dict):
-        raise ConfigError("configuration needs [issuer] and [registry] tables")
-    profile = PROFILES.get(issuer.get("profile", ""))
+    file = ConfigFile(path, _config_error)
+    issuer, registry = file.table("issuer"), file.table("registry")
+    profile = PROFILES.get(issuer.text("profile", ""))
     if profile is None:
-        raise ConfigError(f"configuration: profile must be one of {sorted(PROFILES)}")
-    token = issuer.get("admin_token")
-    token_file = issuer.get("admin_token_file")
-    if token is None and isinstance(token_file, str):
-        try:
-            token = (base / token_file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"cannot read the admin token: {exc.strerror}") from None
-    if not isinstance(token, str) or len(token) < 16:
-        raise ConfigError("configuration: an admin token of at least 16 characters is needed")
-    genesis = registry.get("genesis_hash")
-    if genesis is not None and (not isinstance(genesis, str) or len(genesis) != 64):
-        raise ConfigError("configuration: registry genesis_hash must be 64 hex digits")
-    config = IssuerConfig(
+        raise issuer.fail(f"issuer.profile must be one of {sorted(PROFILES)}")
+    return IssuerConfig(
         profile=profile,
-        display={"nl": _get(issuer, "name_nl", str, profile.display["nl"]),
-                 "en": _get(issuer, "name_en", str, profile.display["en"])},
-        public_url=_url(_get(issuer, "public_url", str), "public_url"),
-        host=_get(issuer, "host", str, "127.0.0.1"),
-        port=_get(issuer, "port", int),
-        key_file=base / _get(issuer, "key_file", str, "issuer-key.json"),
-        database=base / _get(issuer, "database", str, "issuer.db"),
-        admin_token=token,
-        registry_url=_url(_get(registry, "url", str), "registry.url"),
-        genesis_hash=genesis,
-        status_list=_get(issuer, "status_list", str, "main"),
-        status_list_size=_get(issuer, "status_list_size", int, 1 << 16),
-        batch_size=_get(issuer, "batch_size", int, 10),
-        offer_ttl=_get(issuer, "offer_ttl", int, 86400),
+        display={"nl": issuer.text("name_nl", profile.display["nl"]),
+                 "en": issuer.text("name_en", profile.display["en"])},
+        public_url=issuer.origin("public_url"),
+        host=issuer.text("host", "127.0.0.1"),
+        port=issuer.integer("port", low=1, high=65535),
+        key_file=issuer.path("key_file", "issuer-key.json"),
+        database=issuer.path("database", "issuer.db"),
+        admin_token=_admin_token(issuer),
+        registry_url=registry.origin("url"),
+        genesis_hash=registry.genesis_hash(),
+        status_list=issuer.text("status_list", "main"),
+        status_list_size=issuer.integer("status_list_size", 1 << 16, low=64, high=1 << 20),
+        batch_size=issuer.integer("batch_size", 10, low=1, high=100),
+        offer_ttl=issuer.integer("offer_ttl", 86400, low=60, high=30 * 86400, unit=" s"),
     )
-    if not 1 <= config.batch_size <= 100:
-        raise ConfigError("configuration: batch_size must be from 1 to 100")
-    if not 64 <= config.status_list_size <= 1 << 20:
-        raise ConfigError("configuration: status_list_size must be from 64 to 1048576")
-    if not 60 <= config.offer_ttl <= 30 * 86400:
-        raise ConfigError("configuration: offer_ttl must be from 60 s to 30 days")
-    return config
 
 
 def render_config(*, profile: str, public_url: str, port: int, registry_url: str,

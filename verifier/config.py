@@ -10,15 +10,14 @@ steward) is the only source of them, and what the wallet shows the citizen.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ssiwallet.core import strictjson
 from ssiwallet.core.dcql import parse_query
 from ssiwallet.core.values import HttpOrigin
-from ssiwallet.errors import BadValueError, SsiError
+from ssiwallet.errors import SsiError
+from ssiwallet.infra.config import ConfigFile
 from verifier.errors import VerifierError
 from verifier.presets import BUILTIN, Preset
 
@@ -52,48 +51,25 @@ def _bad(detail: str) -> VerifierError:
     return VerifierError(f"configuration: {detail}", code="verifier.config")
 
 
-def _origin(value: Any, key: str) -> HttpOrigin:
-    try:
-        return HttpOrigin(value)
-    except BadValueError as exc:
-        raise _bad(f"{key!r} must be an http(s) origin URL: {exc.detail}") from None
-
-
 def load_config(path: Path) -> VerifierConfig:
     """Read and check a verifier configuration.
 
     Raises:
         VerifierError: ``verifier.config`` naming the first problem.
     """
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise _bad(f"cannot read {path}: {exc}") from None
-    base = path.resolve().parent
-    ver, reg = data.get("verifier"), data.get("registry")
-    if not isinstance(ver, dict) or not isinstance(reg, dict):
-        raise _bad("[verifier] and [registry] tables are required")
-    custom = {p.id: p for p in (_custom_preset(t) for t in data.get("preset", []))}
+    file = ConfigFile(path, lambda detail: VerifierError(detail, code="verifier.config"))
+    ver, reg = file.table("verifier"), file.table("registry")
+    custom = {p.id: p for p in (_custom_preset(t.data) for t in file.array_of_tables("preset"))}
     known = {**BUILTIN, **custom}
-    names = ver.get("presets", list(BUILTIN) + list(custom))
-    if not isinstance(names, list) or not names or any(n not in known for n in names):
-        raise _bad(f"presets must be a non-empty list out of {sorted(known)}")
-    port, retention = ver.get("port"), ver.get("retention", 600)
-    if type(port) is not int or not 0 < port < 65536:
-        raise _bad("port must be an integer port number")
-    if type(retention) is not int or not 0 <= retention <= 86400:
-        raise _bad("retention must be from 0 to 86400 seconds")
-    genesis = reg.get("genesis_hash")
-    if genesis is not None and (not isinstance(genesis, str) or len(genesis) != 64):
-        raise _bad("registry genesis_hash must be 64 hex digits")
-    key_file = ver.get("key_file", "verifier-key.json")
-    host = ver.get("host", "127.0.0.1")
-    if not isinstance(key_file, str) or not isinstance(host, str):
-        raise _bad("key_file and host are strings")
+    names = ver.list_of_text("presets", list(BUILTIN) + list(custom))
+    if not names or any(n not in known for n in names):
+        raise ver.fail(f"verifier.presets must be a non-empty list out of {sorted(known)}")
     return VerifierConfig(
-        public_url=_origin(ver.get("public_url"), "public_url"), host=host, port=port,
-        key_file=base / key_file, registry_url=_origin(reg.get("url"), "registry.url"),
-        genesis_hash=genesis, presets=tuple(known[n] for n in names), retention=retention)
+        public_url=ver.origin("public_url"), host=ver.text("host", "127.0.0.1"),
+        port=ver.integer("port", low=1, high=65535),
+        key_file=ver.path("key_file", "verifier-key.json"), registry_url=reg.origin("url"),
+        genesis_hash=reg.genesis_hash(), presets=tuple(known[n] for n in names),
+        retention=ver.integer("retention", 600, low=0, high=86400, unit=" s"))
 
 
 def _custom_preset(table: object) -> Preset:
