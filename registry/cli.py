@@ -36,7 +36,7 @@ from registry.node.app import ServiceOptions, build_app
 from registry.node.http import NodeSettings
 from registry.node.node import Node, replay, store_block
 from registry.node.storage import SqliteStorage
-from registry.node.sync import bootstrap_mirror, get_bounded, parse_blocks_page
+from registry.node.sync import bootstrap_mirror, get_upstream, parse_blocks_page
 from registry.tlog.checkpoint import Checkpoint
 from registry.tlog.note import NoteVerifier, open_note
 from registry.witness.decide import WitnessConfig
@@ -47,6 +47,7 @@ from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.errors import SsiError
 from ssiwallet.infra.cli import run_command
 from ssiwallet.infra.files import create_exclusive
+from ssiwallet.infra.http import Http
 from ssiwallet.infra.web import serve_forever
 
 __all__ = ["main"]
@@ -156,12 +157,12 @@ def cmd_witness_key(args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def _verify_url(url: str, genesis: str | None) -> Chain:
-    async with aiohttp.ClientSession() as session:
+    async with Http() as http:
         chain: Chain | None = None
         while True:
             start = 0 if chain is None else chain.head.height + 1
             page = parse_blocks_page(
-                await get_bounded(session, f"{url}/blocks?from={start}&limit=100"))
+                await get_upstream(http, f"{url}/blocks?from={start}&limit=100"))
             for header, txs in page:
                 if chain is None:
                     chain = Chain.from_genesis(header, txs)
@@ -172,7 +173,7 @@ async def _verify_url(url: str, genesis: str | None) -> Chain:
         if chain is None:
             raise BlockError("the registry serves no genesis block", height=0,
                              code="registry.bad_genesis")
-        note = (await get_bounded(session, f"{url}/checkpoint")).decode("utf-8", "replace")
+        note = (await get_upstream(http, f"{url}/checkpoint")).decode("utf-8", "replace")
         text, _ = open_note(note, [NoteVerifier(chain.state.chain, chain.state.sequencer)])
         checkpoint = Checkpoint.parse(text)
         if checkpoint.size > chain.size or chain.tree.root(checkpoint.size) != \

@@ -25,15 +25,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
 from registry.author import Controller, endorse, load_controller, save_controller
 from registry.errors import RegistryError
 from ssiwallet.core import strictjson
+from ssiwallet.errors import SsiError
+from ssiwallet.infra.http import Http
 
 __all__ = ["COMMANDS", "add_commands"]
 
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
+MAX_ANSWER = 1 << 20
+"""Largest registry answer a governance command reads (a receipt, a DID resolution)."""
+TIMEOUT = 30.0
 
 
 class RemoteRefusedError(RegistryError):
@@ -41,18 +44,24 @@ class RemoteRefusedError(RegistryError):
 
 
 async def _request(method: str, url: str, data: bytes | None = None) -> dict[str, Any]:
-    timeout = aiohttp.ClientTimeout(total=30)
-    async with aiohttp.ClientSession(timeout=timeout) as session, session.request(
-            method, url, data=data, allow_redirects=False) as resp:
-        body = await resp.content.read(1 << 20)
-        try:
-            obj = strictjson.loads_object(body, what="registry answer")
-        except Exception:
-            raise RemoteRefusedError(f"{method} {url}: HTTP {resp.status}") from None
-        if resp.status >= 400:
-            raise RemoteRefusedError(str(obj.get("detail", "")),
-                                     code=str(obj.get("error", "registry.remote_error")))
-        return obj
+    """One call to the registry; its JSON answer, or the registry's refusal as an error.
+
+    Raises:
+        RemoteRefusedError: an error status (with the registry's own code) or no JSON object.
+        HttpError: ``http.unreachable`` (no answer) or ``http.too_large``.
+    """
+    async with Http() as http:
+        headers = {"Content-Type": "application/json"} if data is not None else None
+        resp = await http.request(method, url, body=data, headers=headers,
+                                  max_bytes=MAX_ANSWER, timeout=TIMEOUT)
+    try:
+        obj = strictjson.loads_object(resp.body, what="registry answer", max_bytes=MAX_ANSWER)
+    except SsiError:
+        raise RemoteRefusedError(f"{method} {url}: HTTP {resp.status}") from None
+    if resp.status >= 400:
+        raise RemoteRefusedError(str(obj.get("detail", "")),
+                                 code=str(obj.get("error", "registry.remote_error")))
+    return obj
 
 
 async def _chain_and_seq(registry: str, did: str) -> tuple[str, int]:

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 
@@ -42,9 +42,9 @@ from registry.tlog.checkpoint import (
 from registry.tlog.merkle import leaf_hash, verify_consistency, verify_inclusion
 from registry.tlog.note import NoteVerifier, b64decode_strict
 from ssiwallet.core import strictjson
-from ssiwallet.core.keys import Ed25519PublicKey
 from ssiwallet.core.statuslist import StatusListToken
 from ssiwallet.errors import SsiError
+from ssiwallet.infra.http import Http, HttpError, TooLargeError, Transport
 
 __all__ = ["MAX_RESPONSE", "TrustedTransport"]
 
@@ -70,6 +70,8 @@ class TrustedTransport:
     Args:
         base_url: the node, e.g. ``https://registry.example``; only it is ever fetched.
         session: a caller-owned session (left open); without one the client owns and closes one.
+        transport: an :class:`ssiwallet.infra.http.Transport` to send through instead (a
+            ``MockTransport`` in tests); the caller owns it.
         policy: the trust policy (default: trust on first use, genesis quorum, no max age).
         clock: POSIX seconds, a parameter so tests and replays can move time.
         timeout: seconds per request.
@@ -77,6 +79,7 @@ class TrustedTransport:
     """
 
     def __init__(self, base_url: str, *, session: aiohttp.ClientSession | None = None,
+                 transport: Transport | None = None,
                  policy: TrustPolicy | None = None, clock: Callable[[], int] | None = None,
                  timeout: float = 10, checkpoint_store: CheckpointStore | None = None) -> None:
         self.base_url = base_url.rstrip("/")
@@ -85,9 +88,10 @@ class TrustedTransport:
                 self._base.query or self._base.fragment or self._base.username:
             raise ValueError(f"not a registry base URL: {base_url!r}")
         self.policy = policy or TrustPolicy()
-        self._session, self._own_session = session, session is None
+        self._http = Http(transport, session=session)
+        self._own_transport = transport is None
         self._clock: Callable[[], int] = clock or (lambda: int(time.time()))
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = float(timeout)
         self._store = checkpoint_store
         self._genesis: Genesis | None = None
         self._genesis_lock, self._checkpoint_lock = asyncio.Lock(), asyncio.Lock()
@@ -95,8 +99,7 @@ class TrustedTransport:
         """The newest verified checkpoint; ``tracked_note`` is its signed note."""
         self.tracked_note = ""
         self._fresh_at: int | None = None
-        # caches of the lookups RegistryClient serves from prefetched answers
-        self._keys: OrderedDict[tuple[str, int], tuple[Ed25519PublicKey, int]] = OrderedDict()
+        # verified status list tokens, until their ttl (see RegistryClient.status)
         self._status: OrderedDict[str, tuple[StatusListToken, int, int]] = OrderedDict()
 
     def now(self) -> int:
@@ -111,38 +114,27 @@ class TrustedTransport:
         await self.close()
 
     async def close(self) -> None:
-        """Close the session if this client opened it."""
-        if self._own_session and self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Close the session if this client opened it (a caller's session or transport stays)."""
+        if self._own_transport:
+            await self._http.close()
 
     # ------------------------------------------------------------------ transport
 
     async def _fetch(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
                      data: bytes | None = None) -> bytes:
         """One bounded request, no redirects; a transport failure is ``unavailable``."""
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-        url = self.base_url + path
+        url = self.base_url + path + (f"?{urlencode(params)}" if params else "")
         headers = {"Content-Type": "application/json"} if data is not None else None
         try:
-            async with self._session.request(method, url, params=params, data=data,
-                                             headers=headers, allow_redirects=False,
-                                             timeout=self._timeout) as resp:
-                if resp.content_length is not None and resp.content_length > MAX_RESPONSE:
-                    raise RegistryUnavailableError(f"{url}: answer larger than {MAX_RESPONSE}")
-                body = bytearray()
-                async for chunk in resp.content.iter_chunked(1 << 16):
-                    body += chunk
-                    if len(body) > MAX_RESPONSE:
-                        raise RegistryUnavailableError(f"{url}: answer larger than {MAX_RESPONSE}")
-                status = resp.status
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise RegistryUnavailableError(f"{method} {url}: {type(exc).__name__}: {exc}"
-                                           ) from None
-        if status >= 300:
-            raise _remote_error(status, bytes(body))
-        return bytes(body)
+            resp = await self._http.request(method, url, body=data, headers=headers,
+                                            max_bytes=MAX_RESPONSE, timeout=self._timeout)
+        except TooLargeError:
+            raise RegistryUnavailableError(f"{url}: answer larger than {MAX_RESPONSE}") from None
+        except HttpError as exc:
+            raise RegistryUnavailableError(exc.detail) from None
+        if resp.status >= 300:
+            raise _remote_error(resp.status, resp.body)
+        return resp.body
 
     async def _json(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
         body = await self._fetch("GET", path, params=params)

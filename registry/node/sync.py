@@ -25,15 +25,21 @@ from registry.node.node import Node, store_block
 from registry.node.storage import Storage
 from registry.tlog.checkpoint import Checkpoint, CosignatureVerifier
 from registry.tlog.note import open_note
+from registry.witness.client import submit_checkpoint
 from registry.witness.decide import WitnessConflict, WitnessError
-from registry.witness.http import submit_checkpoint
 from ssiwallet.core import strictjson
 from ssiwallet.errors import SsiError
+from ssiwallet.infra.http import Http, HttpError
 
-__all__ = ["ForkError", "WitnessTarget", "bootstrap_mirror", "cosign_loop", "follow"]
+__all__ = ["ForkError", "WitnessTarget", "bootstrap_mirror", "cosign_loop", "follow",
+           "get_upstream"]
 
 log = logging.getLogger(__name__)
 MAX_RESPONSE = 8 << 20
+"""Largest answer read from an upstream node (a page of blocks, a checkpoint)."""
+UPSTREAM_TIMEOUT = 30.0
+Client = Http | aiohttp.ClientSession
+"""An :class:`~ssiwallet.infra.http.Http`, or a caller-owned aiohttp session to send through."""
 
 
 class ForkError(RegistryError):
@@ -68,7 +74,7 @@ def witness_targets(node: Node, urls: dict[str, str]) -> list[WitnessTarget]:
     return targets
 
 
-async def _cosign_one(node: Node, session: aiohttp.ClientSession, target: WitnessTarget,
+async def _cosign_one(node: Node, session: Client, target: WitnessTarget,
                       sizes: dict[str, int]) -> None:
     note, size = node.signed_checkpoint, node.chain.size
     for _attempt in range(2):
@@ -90,9 +96,10 @@ async def _cosign_one(node: Node, session: aiohttp.ClientSession, target: Witnes
 
 
 async def cosign_loop(node: Node, targets: Sequence[WitnessTarget],
-                      session: aiohttp.ClientSession, *, interval: float = 30.0) -> None:
+                      session: Client, *, interval: float = 30.0) -> None:
     """Collect witness cosignatures for every new checkpoint, and refresh them when idle."""
     sizes: dict[str, int] = {}
+    session = _http(session)
     while True:
         results = await asyncio.gather(
             *(_cosign_one(node, session, t, sizes) for t in targets), return_exceptions=True)
@@ -106,20 +113,23 @@ async def cosign_loop(node: Node, targets: Sequence[WitnessTarget],
                 await asyncio.wait_for(node.new_block.wait(), interval)
 
 
-async def get_bounded(session: aiohttp.ClientSession, url: str) -> bytes:
+def _http(client: Client) -> Http:
+    return client if isinstance(client, Http) else Http(session=client)
+
+
+async def get_upstream(client: Client, url: str) -> bytes:
+    """GET ``url`` from an upstream node: the whole body of a 200, else :class:`UpstreamError`."""
     try:
-        async with session.get(url, allow_redirects=False,
-                               timeout=aiohttp.ClientTimeout(total=30)) as resp:
-            body = await resp.content.read(MAX_RESPONSE + 1)
-            if resp.status != 200 or len(body) > MAX_RESPONSE:
-                raise UpstreamError(f"GET {url}: HTTP {resp.status}")
-            return body
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise UpstreamError(f"GET {url}: {type(exc).__name__}: {exc}") from None
+        resp = await _http(client).get(url, max_bytes=MAX_RESPONSE, timeout=UPSTREAM_TIMEOUT)
+    except HttpError as exc:
+        raise UpstreamError(f"GET {url}: {exc.detail}") from None
+    if resp.status != 200:
+        raise UpstreamError(f"GET {url}: HTTP {resp.status}")
+    return resp.body
 
 
 def parse_blocks_page(payload: bytes) -> list[tuple[bytes, list[bytes]]]:
-    obj = strictjson.loads_object(payload, what="blocks page")
+    obj = strictjson.loads_object(payload, what="blocks page", max_bytes=MAX_RESPONSE)
     blocks = obj.get("blocks")
     if not isinstance(blocks, list):
         raise UpstreamError("blocks page without a blocks list")
@@ -134,12 +144,12 @@ def parse_blocks_page(payload: bytes) -> list[tuple[bytes, list[bytes]]]:
 
 
 async def bootstrap_mirror(storage: Storage, upstream: str, genesis_hash: str,
-                           session: aiohttp.ClientSession) -> Node:
+                           session: Client) -> Node:
     """Start a mirror: the stored chain if any, else the upstream's genesis (pinned hash)."""
     if storage.height() is not None:
         node = Node.open(storage)
     else:
-        first = await get_bounded(session, f"{upstream}/blocks?from=0&limit=1")
+        first = await get_upstream(session, f"{upstream}/blocks?from=0&limit=1")
         ((header, txs),) = parse_blocks_page(first)
         chain = Chain.from_genesis(header, txs)
         if chain.head.hash != genesis_hash:
@@ -151,20 +161,20 @@ async def bootstrap_mirror(storage: Storage, upstream: str, genesis_hash: str,
     return node
 
 
-async def sync_once(node: Node, upstream: str, session: aiohttp.ClientSession) -> int:
+async def sync_once(node: Node, upstream: str, session: Client) -> int:
     """Catch up with the upstream's current checkpoint; return the new size.
 
     Raises:
         ForkError: the upstream's signed root differs from the root of the validated chain.
         BlockError: a block the upstream serves does not validate.
     """
-    note = (await get_bounded(session, f"{upstream}/checkpoint")).decode("utf-8", "replace")
+    note = (await get_upstream(session, f"{upstream}/checkpoint")).decode("utf-8", "replace")
     text, _ = open_note(note, [node.log_verifier])
     checkpoint = Checkpoint.parse(text)
     if checkpoint.origin != node.chain.state.chain:
         raise ForkError(f"upstream checkpoint is for {checkpoint.origin!r}")
     while node.chain.size < checkpoint.size:
-        page = parse_blocks_page(await get_bounded(
+        page = parse_blocks_page(await get_upstream(
             session, f"{upstream}/blocks?from={node.chain.head.height + 1}&limit=50"))
         if not page:
             raise UpstreamError("upstream has fewer blocks than its checkpoint says")
@@ -177,9 +187,10 @@ async def sync_once(node: Node, upstream: str, session: aiohttp.ClientSession) -
     return node.chain.size
 
 
-async def follow(node: Node, upstream: str, session: aiohttp.ClientSession, *,
+async def follow(node: Node, upstream: str, session: Client, *,
                  interval: float = 1.0) -> None:
     """Mirror ``upstream`` until cancelled; a fork or an invalid block halts the mirror."""
+    session = _http(session)
     while True:
         try:
             await sync_once(node, upstream, session)

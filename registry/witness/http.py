@@ -1,4 +1,4 @@
-"""The witness as an aiohttp service (C2SP ``tlog-witness``), and the client the node uses.
+"""The witness as an aiohttp service (C2SP ``tlog-witness``); the client is in ``client.py``.
 
 Routes:
 
@@ -21,13 +21,11 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 
-import aiohttp
 from aiohttp import web
 
-from registry.tlog.checkpoint import Checkpoint, CosignatureVerifier
-from registry.tlog.note import parse_note
+from registry.witness.client import TLOG_SIZE_TYPE
 from registry.witness.decide import (
     Accepted,
     AddCheckpointRequest,
@@ -36,13 +34,10 @@ from registry.witness.decide import (
     WitnessConfig,
     WitnessConflict,
     WitnessError,
-    WitnessUnavailable,
-    format_add_checkpoint,
     origin_hash,
     parse_add_checkpoint,
 )
 from registry.witness.store import WitnessStore, WitnessStoreError
-from ssiwallet.errors import SsiError
 from ssiwallet.infra.web import MAX_BODY, error_middleware, json_response
 
 __all__ = [
@@ -53,14 +48,10 @@ __all__ = [
     "TLOG_SIZE_TYPE",
     "WITNESS",
     "create_witness_app",
-    "submit_checkpoint",
 ]
 
 log = logging.getLogger(__name__)
 
-TLOG_SIZE_TYPE = "text/x.tlog.size"
-MAX_RESPONSE = 64 * 1024
-"""Largest witness answer the client reads: a few signature lines, never more."""
 MAX_EVIDENCE_LIMIT = 1000
 
 CONFIG = web.AppKey("witness_config", WitnessConfig)
@@ -69,8 +60,6 @@ STORE = web.AppKey("witness_store", WitnessStore)
 LOCK = web.AppKey("witness_lock", asyncio.Lock)
 CLOCK: web.AppKey[Callable[[], int]] = web.AppKey("witness_clock")
 ORIGINS = web.AppKey("witness_origins", dict[str, str])
-
-_SIZE_BODY = re.compile(rb"(0|[1-9][0-9]{0,19})\n")
 
 
 def _wall_clock() -> int:
@@ -180,88 +169,3 @@ async def _health(request: web.Request) -> web.Response:
         "logs": sorted(config.logs),
     })
 
-
-# --- the client the registry node uses ------------------------------------------------------
-
-
-async def submit_checkpoint(
-    session: aiohttp.ClientSession,
-    witness_url: str,
-    old_size: int,
-    proof: Sequence[bytes],
-    checkpoint_note: str,
-    *,
-    verifier: CosignatureVerifier | None = None,
-    timeout: float = 10.0,
-) -> str:
-    """Ask a witness to cosign ``checkpoint_note``; return its cosignature line(s).
-
-    Args:
-        session: the caller's session (keep-alive across blocks, as the spec recommends).
-        witness_url: the witness's submission prefix (``/add-checkpoint`` is appended).
-        old_size: the size the caller believes the witness holds (0 the first time).
-        proof: consistency proof from ``old_size`` to the checkpoint's size.
-        checkpoint_note: the log-signed checkpoint note.
-        verifier: the witness's key; when given, only its lines are returned and each must
-            verify (a client must ignore unknown cosigners, and refuse a bad known one).
-        timeout: seconds for the whole exchange.
-
-    Raises:
-        WitnessConflict: the witness holds another size (``.size``): fetch a proof from it
-            and retry.
-        WitnessUnavailable: timeout, connection failure, another error status (in
-            ``.http_status``), an oversized or malformed answer, or a bad cosignature.
-    """
-    body = format_add_checkpoint(old_size, proof, checkpoint_note)
-    url = witness_url.rstrip("/") + "/add-checkpoint"
-    try:
-        async with session.post(
-            url, data=body, headers={"Content-Type": "text/plain; charset=utf-8"},
-            timeout=aiohttp.ClientTimeout(total=timeout), allow_redirects=False,
-        ) as resp:
-            answer = await _read_bounded(resp)
-            status, content_type = resp.status, resp.content_type
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise WitnessUnavailable(f"witness {url}: {type(exc).__name__}: {exc}") from None
-    if status == 409:
-        match = _SIZE_BODY.fullmatch(answer)
-        if content_type != TLOG_SIZE_TYPE or match is None:
-            raise WitnessUnavailable(f"witness {url}: 409 without a tree size", http_status=409)
-        raise WitnessConflict(int(match.group(1)))
-    if status != 200:
-        reason = answer[:200].decode("utf-8", "replace")
-        raise WitnessUnavailable(f"witness {url}: HTTP {status}: {reason}", http_status=status)
-    return _cosignature_lines(url, answer, checkpoint_note, verifier)
-
-
-async def _read_bounded(resp: aiohttp.ClientResponse) -> bytes:
-    if resp.content_length is not None and resp.content_length > MAX_RESPONSE:
-        raise WitnessUnavailable(f"witness answer of {resp.content_length} bytes is too large")
-    data = bytearray()
-    async for chunk in resp.content.iter_chunked(8192):
-        data += chunk
-        if len(data) > MAX_RESPONSE:
-            raise WitnessUnavailable(f"witness answer exceeds {MAX_RESPONSE} bytes")
-    return bytes(data)
-
-
-def _cosignature_lines(
-    url: str, answer: bytes, checkpoint_note: str, verifier: CosignatureVerifier | None
-) -> str:
-    """Check a 200 answer is signature lines (and, given the key, a valid cosignature)."""
-    try:
-        text = answer.decode("utf-8")
-        body, _ = parse_note(checkpoint_note)
-        _, signatures = parse_note(body + "\n" + text)
-        checkpoint = Checkpoint.parse(body)
-        if verifier is None:
-            return text
-        lines = [s.line() for s in signatures if (s.name, s.key_id) == (
-            verifier.name, verifier.key_id)]
-        for line in lines:
-            verifier.verify_line(checkpoint, line)
-    except (UnicodeDecodeError, SsiError) as exc:
-        raise WitnessUnavailable(f"witness {url}: unusable cosignature: {exc}") from None
-    if not lines:
-        raise WitnessUnavailable(f"witness {url}: no cosignature by {verifier.name!r}")
-    return "".join(lines)

@@ -19,11 +19,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 
 from registry.client.client import ClientError, RegistryClient
 from ssiwallet.core import strictjson
+from ssiwallet.core.claimpath import ClaimPath, leaves
 from ssiwallet.core.dcql_match import Candidate, CredentialMatch, evaluate
 from ssiwallet.core.keys import PrivateKey
 from ssiwallet.core.oid4vp import (
@@ -43,12 +45,15 @@ from ssiwallet.core.receipt import (
 from ssiwallet.core.sdjwt import parse
 from ssiwallet.core.sdjwt.holder import present as sd_present
 from ssiwallet.errors import Oid4vpError
+from ssiwallet.infra.http import AddressRefusedError, Http, HttpError, Response
 
 __all__ = ["Plan", "PresentationResult", "decline", "prepare", "send"]
 
 MAX_RESPONSE = 1 << 20
-TIMEOUT = aiohttp.ClientTimeout(total=30)
-Path = tuple[str | int, ...]
+"""Largest verifier answer read (a request object, the answer to a presentation)."""
+TIMEOUT = 30.0
+Client = Http | aiohttp.ClientSession
+"""The wallet's :class:`~ssiwallet.infra.http.Http` (or an aiohttp session to send through)."""
 
 
 @dataclass(frozen=True)
@@ -72,8 +77,8 @@ class Plan:
     purpose: dict[str, str]
     registered: bool
     matches: dict[str, CredentialMatch]
-    leaving: dict[str, list[Path]]
-    staying: dict[str, list[Path]]
+    leaving: dict[str, list[ClaimPath]]
+    staying: dict[str, list[ClaimPath]]
     over_asked: list[str]
     satisfiable: bool
     reasons: list[str] = field(default_factory=list)
@@ -95,38 +100,38 @@ def _err(detail: str, code: str) -> Oid4vpError:
     return Oid4vpError(detail, code=code)
 
 
-async def _get_text(session: aiohttp.ClientSession, url: str) -> str:
+def _http(client: Client) -> Http:
+    return client if isinstance(client, Http) else Http(session=client)
+
+
+async def _get_text(client: Client, url: str) -> str:
     try:
-        async with session.get(url, timeout=TIMEOUT, allow_redirects=False) as resp:
-            body = await resp.content.read(MAX_RESPONSE + 1)
-            if resp.status != 200 or len(body) > MAX_RESPONSE:
-                raise _err(f"the request object could not be fetched (HTTP {resp.status})",
-                           "oid4vp.request_unavailable")
-            return body.decode("ascii")
-    except (aiohttp.ClientError, TimeoutError, UnicodeDecodeError) as exc:
-        raise _err(f"the request object could not be fetched ({type(exc).__name__})",
+        resp = await _http(client).get(url, max_bytes=MAX_RESPONSE, timeout=TIMEOUT)
+        if resp.status != 200:
+            raise _err(f"the request object could not be fetched (HTTP {resp.status})",
+                       "oid4vp.request_unavailable")
+        return resp.body.decode("ascii")
+    except AddressRefusedError:
+        raise
+    except HttpError as exc:
+        raise _err(f"the request object could not be fetched ({exc.detail})",
+                   "oid4vp.request_unavailable") from None
+    except UnicodeDecodeError:
+        raise _err("the request object could not be fetched (not ASCII)",
                    "oid4vp.request_unavailable") from None
 
 
-def _leaves(value: Any, prefix: Path = ()) -> list[Path]:
-    if isinstance(value, Mapping) and value:
-        return [p for k, v in value.items() for p in _leaves(v, (*prefix, k))]
-    if isinstance(value, list) and value:
-        return [p for i, v in enumerate(value) for p in _leaves(v, (*prefix, i))]
-    return [prefix] if prefix else []
-
-
-def _allowed(registration: Mapping[str, Any] | None) -> dict[str, list[Path]]:
-    out: dict[str, list[Path]] = {}
+def _allowed(registration: Mapping[str, Any] | None) -> dict[str, list[ClaimPath]]:
+    out: dict[str, list[ClaimPath]] = {}
     for entry in (registration or {}).get("credentials", []) or []:
         if isinstance(entry, dict) and isinstance(entry.get("vct"), str):
             out.setdefault(entry["vct"], []).extend(
-                tuple(p) for p in entry.get("claims", []) if isinstance(p, list))
+                ClaimPath(p) for p in entry.get("claims", []) if isinstance(p, list) and p)
     return out
 
 
 async def prepare(uri: str, *, candidates: Sequence[Candidate],
-                  session: aiohttp.ClientSession, registry: RegistryClient,
+                  session: Client, registry: RegistryClient,
                   clock: Callable[[], int] = lambda: int(time.time())) -> Plan:
     """Fetch, verify and match a presentation request (nothing is sent yet).
 
@@ -148,18 +153,18 @@ async def prepare(uri: str, *, candidates: Sequence[Candidate],
     result = evaluate(request.dcql_query, candidates)
     matches = result.selection() if result.satisfied else {}
     by_id = {c.id: c for c in candidates}
-    leaving: dict[str, list[Path]] = {}
-    staying: dict[str, list[Path]] = {}
+    leaving: dict[str, list[ClaimPath]] = {}
+    staying: dict[str, list[ClaimPath]] = {}
     allowed = _allowed(registration if registered else None)
     over: list[str] = []
     for match in matches.values():
         cand = by_id[match.candidate_id]
         sent = list(match.paths)
         leaving[cand.id] = sent
-        staying[cand.id] = [p for p in _leaves(cand.claims)
+        staying[cand.id] = [p for p in leaves(cand.claims)
                             if not any(p[:len(s)] == s for s in sent)]
         granted = allowed.get(cand.vct, [])
-        over.extend(f"{cand.vct}:{'.'.join(map(str, p))}" for p in sent
+        over.extend(f"{cand.vct}:{p.dotted()}" for p in sent
                     if not any(p[:len(g)] == g for g in granted))
     name = str((registration or {}).get("name", request.verifier))
     purpose = (registration or {}).get("purpose")
@@ -169,23 +174,26 @@ async def prepare(uri: str, *, candidates: Sequence[Candidate],
                 list(result.reasons))
 
 
-async def _post(session: aiohttp.ClientSession, url: str, form: Mapping[str, str]) -> bytes:
+async def _post(client: Client, url: str, form: Mapping[str, str]) -> bytes:
     try:
-        async with session.post(url, data=dict(form), timeout=TIMEOUT,
-                                allow_redirects=False) as resp:
-            body = await resp.content.read(MAX_RESPONSE + 1)
-            if resp.status != 200:
-                detail = body[:300].decode("utf-8", "replace")
-                raise _err(f"the verifier refused the response: HTTP {resp.status} {detail}",
-                           "oid4vp.response_refused")
-            return body
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise _err(f"the verifier cannot be reached ({type(exc).__name__})",
+        resp: Response = await _http(client).post(
+            url, urlencode(dict(form)).encode("ascii"),
+            content_type="application/x-www-form-urlencoded", max_bytes=MAX_RESPONSE,
+            timeout=TIMEOUT)
+    except AddressRefusedError:
+        raise
+    except HttpError as exc:
+        raise _err(f"the verifier cannot be reached ({exc.detail})",
                    "oid4vp.response_unavailable") from None
+    if resp.status != 200:
+        detail = resp.body[:300].decode("utf-8", "replace")
+        raise _err(f"the verifier refused the response: HTTP {resp.status} {detail}",
+                   "oid4vp.response_refused")
+    return resp.body
 
 
 async def send(plan: Plan, *, copies: Mapping[str, tuple[str, PrivateKey]],
-               session: aiohttp.ClientSession, registry: RegistryClient,
+               session: Client, registry: RegistryClient,
                clock: Callable[[], int] = lambda: int(time.time())) -> PresentationResult:
     """Present what the plan says, each credential from the fresh copy given for it.
 
@@ -225,7 +233,7 @@ async def send(plan: Plan, *, copies: Mapping[str, tuple[str, PrivateKey]],
                               [str(r) for r in reasons if isinstance(r, str)], used, vp_token)
 
 
-async def decline(plan: Plan, *, session: aiohttp.ClientSession) -> None:
+async def decline(plan: Plan, *, session: Client) -> None:
     """Tell the verifier the person declined (``access_denied``)."""
     form = build_error_response(error="access_denied", state=plan.request.state)
     await _post(session, plan.request.response_uri, form)

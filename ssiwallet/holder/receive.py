@@ -11,16 +11,18 @@ rest.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 
 from registry.client.client import ClientError, RegistryClient
 from ssiwallet.core import strictjson
-from ssiwallet.core.keys import Ed25519PrivateKey
+from ssiwallet.core.keys import Ed25519PrivateKey, PublicKey
 from ssiwallet.core.oid4vci import (
     PRE_AUTH_GRANT,
     CredentialOffer,
@@ -30,14 +32,18 @@ from ssiwallet.core.oid4vci import (
     parse_offer,
     parse_offer_uri,
 )
-from ssiwallet.core.vc import VerifiedVc, verify_vc
+from ssiwallet.core.vc import VerifiedVc, keys_named, verify_vc
 from ssiwallet.errors import Oid4vciError, SsiError
+from ssiwallet.infra.http import AddressRefusedError, Http, HttpError, Response, TooLargeError
 
 __all__ = ["ReceivedCopy", "ReceivedCredential", "fetch_offer", "receive"]
 
 MAX_RESPONSE = 4 << 20
-TIMEOUT = aiohttp.ClientTimeout(total=30)
+"""Largest issuer answer read (a credential response with a batch of copies)."""
+TIMEOUT = 30.0
 DEFAULT_COPIES = 10
+Client = Http | aiohttp.ClientSession
+"""The wallet's :class:`~ssiwallet.infra.http.Http` (or an aiohttp session to send through)."""
 
 
 @dataclass(frozen=True)
@@ -71,12 +77,9 @@ def _err(detail: str, code: str) -> Oid4vciError:
     return Oid4vciError(detail, code=code)
 
 
-async def _read_json(resp: aiohttp.ClientResponse, what: str) -> dict[str, Any]:
-    body = await resp.content.read(MAX_RESPONSE + 1)
-    if len(body) > MAX_RESPONSE:
-        raise _err(f"{what} is larger than {MAX_RESPONSE} bytes", "oid4vci.bad_response")
+def _read_json(resp: Response, what: str) -> dict[str, Any]:
     try:
-        obj = strictjson.loads_object(body, what=what)
+        obj = strictjson.loads_object(resp.body, what=what, max_bytes=MAX_RESPONSE)
     except SsiError:
         raise _err(f"{what}: HTTP {resp.status} without a JSON object",
                    "oid4vci.bad_response") from None
@@ -91,18 +94,37 @@ def _code(error: str) -> str:
     return "".join(c for c in error.lower() if c.isalnum() or c == "_") or "refused"
 
 
-async def _call(session: aiohttp.ClientSession, method: str, url: str, what: str,
-                **kwargs: Any) -> dict[str, Any]:
+def _http(client: Client) -> Http:
+    return client if isinstance(client, Http) else Http(session=client)
+
+
+async def _call(client: Client, method: str, url: str, what: str, *,
+                form: Mapping[str, str] | None = None, json_body: object = None,
+                headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """One request to the issuer: its JSON object answer, or an ``oid4vci.*`` error."""
+    body: bytes | None = None
+    sent = dict(headers or {})
+    if form is not None:
+        body = urlencode(form).encode("ascii")
+        sent["Content-Type"] = "application/x-www-form-urlencoded"
+    elif json_body is not None:
+        body = json.dumps(json_body, separators=(",", ":")).encode("utf-8")
+        sent["Content-Type"] = "application/json"
     try:
-        async with session.request(method, url, timeout=TIMEOUT, allow_redirects=False,
-                                   **kwargs) as resp:
-            return await _read_json(resp, what)
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise _err(f"{what}: {url} cannot be reached ({type(exc).__name__})",
+        resp = await _http(client).request(method, url, body=body, headers=sent,
+                                           max_bytes=MAX_RESPONSE, timeout=TIMEOUT)
+    except TooLargeError:
+        raise _err(f"{what} is larger than {MAX_RESPONSE} bytes",
+                   "oid4vci.bad_response") from None
+    except AddressRefusedError:
+        raise
+    except HttpError as exc:
+        raise _err(f"{what}: {url} cannot be reached ({exc.detail})",
                    "oid4vci.unreachable") from None
+    return _read_json(resp, what)
 
 
-async def fetch_offer(uri: str, session: aiohttp.ClientSession) -> CredentialOffer:
+async def fetch_offer(uri: str, session: Client) -> CredentialOffer:
     """Parse an offer link, fetching ``credential_offer_uri`` when the offer is by reference."""
     parsed = parse_offer_uri(uri)
     if isinstance(parsed, CredentialOffer):
@@ -110,7 +132,7 @@ async def fetch_offer(uri: str, session: aiohttp.ClientSession) -> CredentialOff
     return parse_offer(await _call(session, "GET", parsed, "credential offer"))
 
 
-async def _token_endpoint(session: aiohttp.ClientSession, issuer: str) -> str:
+async def _token_endpoint(session: Client, issuer: str) -> str:
     meta = await _call(session, "GET", f"{issuer}/.well-known/oauth-authorization-server",
                        "authorization server metadata")
     endpoint = meta.get("token_endpoint")
@@ -121,10 +143,9 @@ async def _token_endpoint(session: aiohttp.ClientSession, issuer: str) -> str:
     return endpoint
 
 
-def _check_copy(token: str, key: Ed25519PrivateKey, vct: str, registry: RegistryClient,
-                now: int) -> VerifiedVc:
-    vc = verify_vc(token, lookup=registry.lookup_for_vc(), now=now, key_binding=None,
-                   expect_kb=False)
+def _check_copy(token: str, key: Ed25519PrivateKey, vct: str,
+                issuer_keys: Mapping[str, PublicKey], now: int) -> VerifiedVc:
+    vc = verify_vc(token, keys=issuer_keys, now=now, key_binding=None, expect_kb=False)
     cnf = vc.claims.get("cnf")
     if not isinstance(cnf, dict) or cnf.get("jwk") != key.public_key.to_jwk():
         raise _err("a copy is not bound to the key made for it", "oid4vci.wrong_binding")
@@ -137,7 +158,7 @@ def _check_copy(token: str, key: Ed25519PrivateKey, vct: str, registry: Registry
 
 
 async def receive(offer: CredentialOffer, *, tx_code: str | None,
-                  session: aiohttp.ClientSession, registry: RegistryClient,
+                  session: Client, registry: RegistryClient,
                   copies: int = DEFAULT_COPIES,
                   clock: Callable[[], int] = lambda: int(time.time()),
                   config_id: str | None = None) -> ReceivedCredential:
@@ -146,7 +167,7 @@ async def receive(offer: CredentialOffer, *, tx_code: str | None,
     Args:
         offer: the parsed offer (see :func:`fetch_offer`).
         tx_code: the PIN the citizen got by another channel (required if the offer says so).
-        session: the HTTP session to the issuer.
+        session: the wallet's HTTP client (an aiohttp session is wrapped as it is).
         registry: a client of the registry the wallet trusts.
         copies: how many bound copies to ask for (capped by the issuer's batch size).
         clock: the wallet's clock.
@@ -171,7 +192,7 @@ async def receive(offer: CredentialOffer, *, tx_code: str | None,
     if offer.tx_code is not None and tx_code is not None:
         form["tx_code"] = tx_code
     token = await _call(session, "POST", await _token_endpoint(session, issuer), "token",
-                        data=form)
+                        form=form)
     access = token.get("access_token")
     if not isinstance(access, str) or str(token.get("token_type", "")).lower() != "bearer":
         raise _err("the token response has no Bearer access token", "oid4vci.bad_response")
@@ -188,7 +209,7 @@ async def receive(offer: CredentialOffer, *, tx_code: str | None,
                "proofs": {"jwt": [make_proof(k, aud=issuer, nonce=nonce, iat=now)
                                   for k in keys]}}
     answer = await _call(session, "POST", metadata.credential_endpoint, "credential",
-                         json=request, headers={"Authorization": f"Bearer {access}"})
+                         json_body=request, headers={"Authorization": f"Bearer {access}"})
     received = answer.get("credentials")
     if not isinstance(received, list) or not 1 <= len(received) <= len(keys) or not all(
             isinstance(c, dict) and isinstance(c.get("credential"), str) for c in received):
@@ -203,8 +224,8 @@ async def _verify_all(received: list[dict[str, Any]], keys: list[Ed25519PrivateK
     out = []
     for item, key in zip(received, keys, strict=False):
         token = str(item["credential"])
-        await registry.prefetch_vc(token)
-        out.append(ReceivedCopy(token, key, _check_copy(token, key, vct, registry, now)))
+        issuer_keys = await registry.issuer_keys(keys_named(token))
+        out.append(ReceivedCopy(token, key, _check_copy(token, key, vct, issuer_keys, now)))
     first = out[0].verified
     if any(c.verified.iss != first.iss or c.verified.disclosed != first.disclosed for c in out):
         raise _err("the copies do not carry the same issuer and claims",

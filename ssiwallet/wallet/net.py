@@ -5,7 +5,9 @@ wallet at the person's own network (a router page, a cloud metadata address), th
 only calls ``https`` endpoints on hosts that are not literal private, loopback or
 link-local addresses; plain ``http`` and loopback hosts are allowed only when the wallet's
 registry itself is on loopback, i.e. a development or demo setup on one machine. Every
-call is bounded in size and time and follows no redirect (see :mod:`ssiwallet.holder`).
+call is bounded in size and time and follows no redirect (see :mod:`ssiwallet.holder`), and
+goes through an :class:`~ssiwallet.infra.http.AddressPolicy` that judges the address
+actually connected to (a name that resolves to a private address, ``0x7f.1`` …).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import aiohttp
 
 from registry.client.client import RegistryClient, TrustPolicy
 from ssiwallet.errors import WalletError
+from ssiwallet.infra.http import AddressPolicy, Http
 
 __all__ = ["Online", "check_endpoint", "is_loopback_url", "online"]
 
@@ -59,11 +62,16 @@ def check_endpoint(url: str, *, dev: bool, what: str) -> str:
 
 @dataclass(frozen=True)
 class Online:
-    """An HTTP session and the registry client for one flow."""
+    """An HTTP session and the registry client for one flow.
+
+    ``http`` is for the endpoints links name (issuers, verifiers): it connects only to
+    addresses the wallet's :class:`AddressPolicy` allows. ``session`` is the registry's.
+    """
 
     session: aiohttp.ClientSession
     registry: RegistryClient
     dev: bool
+    http: Http
 
 
 @asynccontextmanager
@@ -78,11 +86,13 @@ async def online(registry_url: str, *, genesis_hash: str | None, checkpoints: ob
     the one the wallet verified last (a consistency proof), so a node can neither fork nor
     roll back what this wallet has seen.
     """
-    async with aiohttp.ClientSession() as session:
+    dev = is_loopback_url(registry_url)
+    async with aiohttp.ClientSession() as session, \
+            Http(policy=AddressPolicy(allow_loopback=dev)) as http:
         registry = RegistryClient(registry_url, session=session, clock=clock,
                                   policy=TrustPolicy(genesis_hash=genesis_hash),
                                   checkpoint_store=checkpoints)  # type: ignore[arg-type]
         if genesis_hash is None:
             on_genesis((await registry.genesis()).hash)
         await registry.checkpoint()
-        yield Online(session, registry, is_loopback_url(registry_url))
+        yield Online(session, registry, dev, http)

@@ -183,9 +183,9 @@ class Wallet:
             parsed = parse_offer_uri(uri)
             check_endpoint(parsed if isinstance(parsed, str) else parsed.credential_issuer,
                            dev=net.dev, what="the issuer")
-            offer = await fetch_offer(uri, net.session)
+            offer = await fetch_offer(uri, net.http)
             check_endpoint(offer.credential_issuer, dev=net.dev, what="the issuer")
-            got = await vci_receive(offer, tx_code=pin, session=net.session,
+            got = await vci_receive(offer, tx_code=pin, session=net.http,
                                     registry=net.registry, copies=copies, clock=self.clock)
             name = await self._issuer_name(net, got.copies[0].verified.iss)
         return self._store_received(got, name)
@@ -217,7 +217,7 @@ class Wallet:
         """Read and verify a presentation request; nothing leaves the wallet yet."""
         async with self.online() as net:
             check_endpoint(parse_request_uri(uri)[1], dev=net.dev, what="the verifier")
-            plan = await vp.prepare(uri, candidates=self._candidates(), session=net.session,
+            plan = await vp.prepare(uri, candidates=self._candidates(), session=net.http,
                                     registry=net.registry, clock=self.clock)
             check_endpoint(plan.request.response_uri, dev=net.dev, what="the verifier")
         return plan
@@ -255,7 +255,7 @@ class Wallet:
         async with self.online() as net:
             result = await vp.send(plan, copies={k: (c.token, c.holder_key)
                                                  for k, c in chosen.items()},
-                                   session=net.session, registry=net.registry, clock=self.clock)
+                                   session=net.http, registry=net.registry, clock=self.clock)
         entry = self._record(plan, "accepted" if result.accepted else "refused", result.reasons,
                              result.receipt_jwt, _receipt_json(result.receipt))
         if not result.accepted:
@@ -265,7 +265,7 @@ class Wallet:
     async def decline(self, plan: vp.Plan) -> HistoryEntry:
         """Tell the verifier no; the history keeps that nothing was shown."""
         async with self.online() as net:
-            await vp.decline(plan, session=net.session)
+            await vp.decline(plan, session=net.http)
         return self._record(plan, "declined", [], None, None, shown=False)
 
     def _record(self, plan: vp.Plan, outcome: str, reasons: list[str], receipt_jwt: str | None,

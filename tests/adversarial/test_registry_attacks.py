@@ -70,8 +70,9 @@ from registry.tlog.checkpoint import (
     verify_checkpoint,
 )
 from registry.tlog.note import NoteSigner, NoteVerifier, open_note, parse_note, sign_note
+from registry.witness.client import submit_checkpoint
 from registry.witness.decide import WitnessConfig, WitnessConflict, WitnessUnavailable, origin_hash
-from registry.witness.http import create_witness_app, submit_checkpoint
+from registry.witness.http import create_witness_app
 from ssiwallet.core.b64 import b64u_encode
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.errors import SsiError
@@ -470,6 +471,7 @@ async def kill_rounds(root: Path, rng: random.Random, capsys: pytest.CaptureFixt
             assert all(index < new_size for index in round_acked.values())
             size = new_size
         async with node_process(db, key) as url:
+            assert url is not None
             await all_present(session, url, acked)  # every acknowledged tx, after all crashes
     assert len(acked) > KILL_ROUNDS, "too few acknowledged transactions to mean anything"
     assert len(set(acked.values())) == len(acked)

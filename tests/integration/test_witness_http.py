@@ -30,6 +30,7 @@ from registry.tlog.checkpoint import (
 )
 from registry.tlog.merkle import consistency_proof, leaf_hash, root
 from registry.tlog.note import NoteSigner, sign_note
+from registry.witness.client import submit_checkpoint
 from registry.witness.decide import (
     Accepted,
     Evidence,
@@ -42,7 +43,7 @@ from registry.witness.decide import (
     format_add_checkpoint,
     origin_hash,
 )
-from registry.witness.http import LOCK, TLOG_SIZE_TYPE, create_witness_app, submit_checkpoint
+from registry.witness.http import LOCK, TLOG_SIZE_TYPE, create_witness_app
 from registry.witness.store import (
     WitnessStore,
     WitnessStoreError,
@@ -379,8 +380,8 @@ async def test_submit_checkpoint_bounds_time_size_and_shape(
         app.router.add_post(path + "/add-checkpoint", handler)
     client = await aiohttp_client(app)
     try:
-        for path, match in [("/slow", "TimeoutError"), ("/huge", "too large"),
-                            ("/chunked", "exceeds"), ("/bare", "409 without"),
+        for path, match in [("/slow", "no answer within"), ("/huge", "too large"),
+                            ("/chunked", "too large"), ("/bare", "409 without"),
                             ("/garbage", "unusable")]:
             with pytest.raises(WitnessUnavailable, match=match):
                 await submit_checkpoint(client.session, str(client.make_url(path)), 0, [],
@@ -388,7 +389,7 @@ async def test_submit_checkpoint_bounds_time_size_and_shape(
     finally:
         release.set()
     async with aiohttp.ClientSession() as session:
-        with pytest.raises(WitnessUnavailable, match="ClientConnectorError"):
+        with pytest.raises(WitnessUnavailable, match="cannot connect"):
             await submit_checkpoint(session, f"http://127.0.0.1:{unused_tcp_port}", 0, [],
                                     note(1))
 
