@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import json
 import os
 import sys
 import time
@@ -21,18 +20,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
 from ssiwallet import cli_text as text
 from ssiwallet.core.values import HttpOrigin
-from ssiwallet.errors import SsiError, WalletError
-from ssiwallet.infra.cli import value_arg
+from ssiwallet.errors import WalletError
+from ssiwallet.infra.cli import Outcome, run_command, value_arg
 from ssiwallet.wallet.store import Store, default_home
 from ssiwallet.wallet.wallet import Wallet
 
 __all__ = ["main"]
 
-Result = tuple[int, Any, str]  # exit status, JSON document, text
+Result = Outcome
 
 
 def _passphrase(confirm: bool = False, env: str = "SSIWALLET_PASSPHRASE",
@@ -63,26 +60,26 @@ def cmd_init(args: argparse.Namespace) -> Result:
                            genesis_hash=args.genesis)
     doc = {"home": str(args.home), "registry": wallet.registry_url,
            "genesis": wallet.setting("genesis")}
-    return 0, doc, f"Created a wallet in {args.home}" + (
+    return Outcome(0, doc, f"Created a wallet in {args.home}" + (
         f", trusting the registry at {args.registry}" if args.registry else
-        "; set a registry with `ssiwallet registry URL`")
+        "; set a registry with `ssiwallet registry URL`"))
 
 
 def cmd_registry(args: argparse.Namespace) -> Result:
     wallet = _open(args)
     wallet.set_registry(args.url, args.genesis)
-    return 0, {"registry": wallet.registry_url, "genesis": wallet.setting("genesis")}, \
-        f"Registry set to {wallet.registry_url}"
+    return Outcome(0, {"registry": wallet.registry_url, "genesis": wallet.setting("genesis")},
+                   f"Registry set to {wallet.registry_url}")
 
 
 def cmd_list(args: argparse.Namespace) -> Result:
     cards, now = _open(args).cards(), _now()
-    return 0, {"credentials": [c.to_json(now) for c in cards]}, text.card_table(cards, now)
+    return Outcome(0, {"credentials": [c.to_json(now) for c in cards]}, text.card_table(cards, now))
 
 
 def cmd_show(args: argparse.Namespace) -> Result:
     card, now = _open(args).card(args.id), _now()
-    return 0, card.to_json(now, claims=True), text.card_detail(card, now)
+    return Outcome(0, card.to_json(now, claims=True), text.card_detail(card, now))
 
 
 def cmd_receive(args: argparse.Namespace) -> Result:
@@ -91,7 +88,7 @@ def cmd_receive(args: argparse.Namespace) -> Result:
     if pin is None and sys.stdin.isatty():
         pin = getpass.getpass("PIN from the issuer (empty if none): ") or None
     card = asyncio.run(wallet.receive(args.uri, pin=pin, copies=args.copies))
-    return 0, card.to_json(_now()), "Received:\n" + text.card_detail(card, _now())
+    return Outcome(0, card.to_json(_now()), "Received:\n" + text.card_detail(card, _now()))
 
 
 def cmd_present(args: argparse.Namespace) -> Result:
@@ -114,24 +111,24 @@ def cmd_present(args: argparse.Namespace) -> Result:
         agree = input("\nShare these claims? [y/N] ").strip().lower() in ("y", "yes", "j", "ja")
     if not agree:
         entry = asyncio.run(wallet.decline(plan))
-        return 3, {**doc, "outcome": entry.outcome}, "Declined: nothing was shown."
+        return Outcome(3, {**doc, "outcome": entry.outcome}, "Declined: nothing was shown.")
     entry = asyncio.run(wallet.present(plan))
     doc.update(outcome=entry.outcome, reasons=entry.reasons, receipt=entry.receipt)
     status = 0 if entry.outcome == "accepted" else 2
     words = ("Shared and accepted." if status == 0 else
              "The verifier refused: " + ", ".join(entry.reasons))
-    return status, doc, (consent + "\n\n" if args.yes else "") + words + "\n" + \
-        text.history_text([entry])
+    return Outcome(status, doc, (consent + "\n\n" if args.yes else "") + words + "\n"
+                   + text.history_text([entry]))
 
 
 def cmd_history(args: argparse.Namespace) -> Result:
     entries = _open(args).history()
-    return 0, {"history": [h.to_json() for h in entries]}, text.history_text(entries)
+    return Outcome(0, {"history": [h.to_json() for h in entries]}, text.history_text(entries))
 
 
 def cmd_refresh(args: argparse.Namespace) -> Result:
     cards, now = asyncio.run(_open(args).refresh()), _now()
-    return 0, {"credentials": [c.to_json(now) for c in cards]}, text.card_table(cards, now)
+    return Outcome(0, {"credentials": [c.to_json(now) for c in cards]}, text.card_table(cards, now))
 
 
 def cmd_backup(args: argparse.Namespace) -> Result:
@@ -140,8 +137,8 @@ def cmd_backup(args: argparse.Namespace) -> Result:
                          confirm=True) if "SSIWALLET_BACKUP_PASSPHRASE" in os.environ or \
         sys.stdin.isatty() else _passphrase()
     generation = wallet.backup(args.file, secret)
-    return 0, {"file": str(args.file), "generation": generation}, \
-        f"Backed up to {args.file} (generation {generation})"
+    return Outcome(0, {"file": str(args.file), "generation": generation},
+                   f"Backed up to {args.file} (generation {generation})")
 
 
 def cmd_restore(args: argparse.Namespace) -> Result:
@@ -151,9 +148,10 @@ def cmd_restore(args: argparse.Namespace) -> Result:
         _passphrase()
     report = wallet.restore(args.file, secret)
     added = ", ".join(f"{n} {t}" for t, n in report.added.items() if n and t != "meta")
-    return 0, report.to_json(), ("Restored exactly." if report.exact else
-                                 f"Merged: added {added or 'nothing'}; kept everything here"
-                                 + (" (the backup was older)" if report.older else "") + ".")
+    words = ("Restored exactly." if report.exact else
+             f"Merged: added {added or 'nothing'}; kept everything here"
+             + (" (the backup was older)" if report.older else "") + ".")
+    return Outcome(0, report.to_json(), words)
 
 
 def cmd_delete(args: argparse.Namespace) -> Result:
@@ -162,11 +160,11 @@ def cmd_delete(args: argparse.Namespace) -> Result:
         if not args.yes:
             raise WalletError("deleting everything needs --yes", code="wallet.consent_required")
         wallet.delete_all()
-        return 0, {"deleted": "all"}, f"Deleted the wallet in {args.home}"
+        return Outcome(0, {"deleted": "all"}, f"Deleted the wallet in {args.home}")
     if args.id is None:
         raise WalletError("name a credential id, or --all", code="wallet.unknown_credential")
     card = wallet.delete(args.id)
-    return 0, {"deleted": card.id}, f"Deleted {card.type_name()} ({card.id[:8]})"
+    return Outcome(0, {"deleted": card.id}, f"Deleted {card.type_name()} ({card.id[:8]})")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -221,21 +219,7 @@ def main(argv: list[str] | None = None) -> int:
 
         create_app(args.home).run()
         return 0
-    status: int
-    try:
-        status, doc, words = args.func(args)
-    except SsiError as exc:
-        status, doc, words = 1, exc.to_json(), f"error: {exc.detail} ({exc.code})"
-    except (OSError, aiohttp.ClientError) as exc:
-        status, doc = 1, {"error": "cli.io_error", "detail": f"{type(exc).__name__}: {exc}"}
-        words = f"error: {doc['detail']} (cli.io_error)"
-    except KeyboardInterrupt:
-        return 130
-    if args.json:
-        print(json.dumps(doc, indent=2, ensure_ascii=False))
-    else:
-        print(words, file=sys.stderr if status == 1 else sys.stdout)
-    return status
+    return run_command(args.func, args, text=not args.json)
 
 
 if __name__ == "__main__":
