@@ -9,13 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-import aiohttp
-
 from registry.tlog.checkpoint import Checkpoint, CosignatureVerifier
 from registry.tlog.note import parse_note
 from registry.witness.decide import WitnessConflict, WitnessUnavailable, format_add_checkpoint
 from ssiwallet.errors import SsiError
-from ssiwallet.infra.http import Http, HttpError, TooLargeError
+from ssiwallet.infra.http import Client, HttpError, TooLargeError, as_http
 
 __all__ = ["MAX_RESPONSE", "TLOG_SIZE_TYPE", "submit_checkpoint"]
 
@@ -27,7 +25,7 @@ _SIZE_BODY = re.compile(rb"(0|[1-9][0-9]{0,19})\n")
 
 
 async def submit_checkpoint(
-    http: Http | aiohttp.ClientSession,
+    http: Client,
     witness_url: str,
     old_size: int,
     proof: Sequence[bytes],
@@ -55,7 +53,7 @@ async def submit_checkpoint(
         WitnessUnavailable: timeout, connection failure, another error status (in
             ``.http_status``), an oversized or malformed answer, or a bad cosignature.
     """
-    client = http if isinstance(http, Http) else Http(session=http)
+    client = as_http(http)
     body = format_add_checkpoint(old_size, proof, checkpoint_note)
     url = witness_url.rstrip("/") + "/add-checkpoint"
     try:

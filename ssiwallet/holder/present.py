@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-import aiohttp
-
 from registry.client.client import ClientError, RegistryClient
 from ssiwallet.core import strictjson
 from ssiwallet.core.claimpath import ClaimPath, leaves
@@ -45,14 +43,13 @@ from ssiwallet.core.receipt import (
 from ssiwallet.core.sdjwt import parse
 from ssiwallet.core.sdjwt.holder import present as sd_present
 from ssiwallet.errors import Oid4vpError
-from ssiwallet.infra.http import AddressRefusedError, Http, HttpError, Response
+from ssiwallet.infra.http import AddressRefusedError, Client, HttpError, Response, as_http
 
 __all__ = ["Plan", "PresentationResult", "decline", "prepare", "send"]
 
 MAX_RESPONSE = 1 << 20
 """Largest verifier answer read (a request object, the answer to a presentation)."""
 TIMEOUT = 30.0
-Client = Http | aiohttp.ClientSession
 """The wallet's :class:`~ssiwallet.infra.http.Http` (or an aiohttp session to send through)."""
 
 
@@ -100,13 +97,10 @@ def _err(detail: str, code: str) -> Oid4vpError:
     return Oid4vpError(detail, code=code)
 
 
-def _http(client: Client) -> Http:
-    return client if isinstance(client, Http) else Http(session=client)
-
 
 async def _get_text(client: Client, url: str) -> str:
     try:
-        resp = await _http(client).get(url, max_bytes=MAX_RESPONSE, timeout=TIMEOUT)
+        resp = await as_http(client).get(url, max_bytes=MAX_RESPONSE, timeout=TIMEOUT)
         if resp.status != 200:
             raise _err(f"the request object could not be fetched (HTTP {resp.status})",
                        "oid4vp.request_unavailable")
@@ -176,7 +170,7 @@ async def prepare(uri: str, *, candidates: Sequence[Candidate],
 
 async def _post(client: Client, url: str, form: Mapping[str, str]) -> bytes:
     try:
-        resp: Response = await _http(client).post(
+        resp: Response = await as_http(client).post(
             url, urlencode(dict(form)).encode("ascii"),
             content_type="application/x-www-form-urlencoded", max_bytes=MAX_RESPONSE,
             timeout=TIMEOUT)

@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-import aiohttp
-
 from registry.client.client import ClientError, RegistryClient
 from ssiwallet.core import strictjson
 from ssiwallet.core.keys import Ed25519PrivateKey, PublicKey
@@ -34,7 +32,14 @@ from ssiwallet.core.oid4vci import (
 )
 from ssiwallet.core.vc import VerifiedVc, keys_named, verify_vc
 from ssiwallet.errors import Oid4vciError, SsiError
-from ssiwallet.infra.http import AddressRefusedError, Http, HttpError, Response, TooLargeError
+from ssiwallet.infra.http import (
+    AddressRefusedError,
+    Client,
+    HttpError,
+    Response,
+    TooLargeError,
+    as_http,
+)
 
 __all__ = ["ReceivedCopy", "ReceivedCredential", "fetch_offer", "receive"]
 
@@ -42,7 +47,6 @@ MAX_RESPONSE = 4 << 20
 """Largest issuer answer read (a credential response with a batch of copies)."""
 TIMEOUT = 30.0
 DEFAULT_COPIES = 10
-Client = Http | aiohttp.ClientSession
 """The wallet's :class:`~ssiwallet.infra.http.Http` (or an aiohttp session to send through)."""
 
 
@@ -94,9 +98,6 @@ def _code(error: str) -> str:
     return "".join(c for c in error.lower() if c.isalnum() or c == "_") or "refused"
 
 
-def _http(client: Client) -> Http:
-    return client if isinstance(client, Http) else Http(session=client)
-
 
 async def _call(client: Client, method: str, url: str, what: str, *,
                 form: Mapping[str, str] | None = None, json_body: object = None,
@@ -111,7 +112,7 @@ async def _call(client: Client, method: str, url: str, what: str, *,
         body = json.dumps(json_body, separators=(",", ":")).encode("utf-8")
         sent["Content-Type"] = "application/json"
     try:
-        resp = await _http(client).request(method, url, body=body, headers=sent,
+        resp = await as_http(client).request(method, url, body=body, headers=sent,
                                            max_bytes=MAX_RESPONSE, timeout=TIMEOUT)
     except TooLargeError:
         raise _err(f"{what} is larger than {MAX_RESPONSE} bytes",

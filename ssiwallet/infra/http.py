@@ -43,7 +43,9 @@ __all__ = [
     "Response",
     "TooLargeError",
     "Transport",
+    "Client",
     "UnreachableError",
+    "as_http",
     "read_limited",
 ]
 
@@ -266,7 +268,7 @@ class AiohttpTransport:
     async def close(self) -> None:
         if self._own and self._session is not None:
             await self._session.close()
-        self._session = None
+            self._session = None  # a caller's session stays in use: its owner closes it
 
 
 Handler = Callable[[Request], Awaitable[Response] | Response]
@@ -335,3 +337,12 @@ class Http:
         return await self.request("POST", url, body=body,
                                   headers={**(headers or {}), "Content-Type": content_type},
                                   max_bytes=max_bytes, timeout=timeout)
+
+
+Client = Http | aiohttp.ClientSession
+"""What a caller may hand to code that makes requests: an :class:`Http`, or a session."""
+
+
+def as_http(client: Client) -> Http:
+    """``client`` itself, or an :class:`Http` over the caller's session (left open)."""
+    return client if isinstance(client, Http) else Http(session=client)
