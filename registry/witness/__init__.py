@@ -2,4 +2,4 @@
 (``http``) and the client the node uses to ask for cosignatures.
 """
 
-__all__ = ["decide", "http", "store"]
+__all__ = ["client", "decide", "http", "store"]
