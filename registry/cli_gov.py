@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from registry.author import Controller, endorse, load_controller, save_controlle
 from registry.errors import RegistryError
 from ssiwallet.core import strictjson
 from ssiwallet.errors import SsiError
+from ssiwallet.infra.clock import system_clock
 from ssiwallet.infra.http import Http
 
 __all__ = ["COMMANDS", "add_commands"]
@@ -77,7 +77,7 @@ def _submit_as(args: argparse.Namespace, key_file: Path, tx_type: str,
 
     async def run() -> dict[str, Any]:
         chain, controller.seq = await _chain_and_seq(registry, controller.did)
-        data = controller.sign(chain, tx_type, body, int(time.time()))
+        data = controller.sign(chain, tx_type, body, system_clock())
         return await _request("POST", f"{registry}/txs", data)
 
     receipt = asyncio.run(run())
@@ -89,7 +89,7 @@ def cmd_did_create(args: argparse.Namespace) -> dict[str, Any]:
     if args.out.exists():
         raise RegistryError(f"{args.out} exists", code="registry.exists")
     controller = Controller.new(args.name)
-    request = controller.create_tx(args.chain, int(time.time()), None)
+    request = controller.create_tx(args.chain, system_clock(), None)
     save_controller(controller, args.out)
     result: dict[str, Any] = {"did": str(controller.did), "key_file": str(args.out)}
     if args.request:
@@ -108,7 +108,7 @@ def cmd_endorse(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_accredit(args: argparse.Namespace) -> dict[str, Any]:
     body = {"issuer": args.issuer, "vcts": args.vct,
-            "valid_from": args.valid_from if args.valid_from is not None else int(time.time()),
+            "valid_from": args.valid_from if args.valid_from is not None else system_clock(),
             "valid_until": args.until}
     return _submit_as(args, args.steward, "accreditation.grant", body)
 
@@ -149,7 +149,7 @@ def cmd_rotate(args: argparse.Namespace) -> dict[str, Any]:
 
     async def run() -> dict[str, Any]:
         chain, controller.seq = await _chain_and_seq(registry, controller.did)
-        data = controller.rotate_tx(chain, int(time.time()),
+        data = controller.rotate_tx(chain, system_clock(),
                                     compromised_since=args.compromised_since)
         return await _request("POST", f"{registry}/txs", data)
 

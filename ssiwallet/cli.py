@@ -15,7 +15,6 @@ import asyncio
 import getpass
 import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from ssiwallet import cli_text as text
 from ssiwallet.core.values import HttpOrigin
 from ssiwallet.errors import WalletError
 from ssiwallet.infra.cli import Outcome, run_command, value_arg
+from ssiwallet.infra.clock import system_clock
 from ssiwallet.wallet.store import Store, default_home
 from ssiwallet.wallet.wallet import Wallet
 
@@ -50,7 +50,7 @@ def _open(args: argparse.Namespace) -> Wallet:
 
 
 def _now() -> int:
-    return int(time.time())
+    return system_clock()
 
 
 def cmd_init(args: argparse.Namespace) -> Result:

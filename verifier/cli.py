@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import logging
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from ssiwallet.core.keys import PublicKey
 from ssiwallet.core.values import HttpOrigin
 from ssiwallet.core.vc import keys_named
 from ssiwallet.infra.cli import Command, run_command, value_arg
+from ssiwallet.infra.clock import system_clock
 from ssiwallet.infra.files import write_atomic
 from ssiwallet.infra.web import serve_forever
 from verifier.app import create_app
@@ -59,7 +59,7 @@ def _read(path: Path) -> str:
 
 def cmd_check(args: argparse.Namespace) -> dict[str, Any]:
     text = _read(args.file)
-    now = args.now if args.now is not None else int(time.time())
+    now = args.now if args.now is not None else system_clock()
     if args.issuer_jwk is not None:
         key: PublicKey | dict[str, PublicKey] = load_jwk(_read(args.issuer_jwk))
     elif args.registry is not None:

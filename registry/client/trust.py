@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -44,6 +43,7 @@ from registry.tlog.note import NoteVerifier, b64decode_strict
 from ssiwallet.core import strictjson
 from ssiwallet.core.statuslist import StatusListToken
 from ssiwallet.errors import SsiError
+from ssiwallet.infra.clock import Clock, system_clock
 from ssiwallet.infra.http import Http, HttpError, TooLargeError, Transport
 
 __all__ = ["MAX_RESPONSE", "TrustedTransport"]
@@ -90,7 +90,7 @@ class TrustedTransport:
         self.policy = policy or TrustPolicy()
         self._http = Http(transport, session=session)
         self._own_transport = transport is None
-        self._clock: Callable[[], int] = clock or (lambda: int(time.time()))
+        self._clock: Clock = clock or system_clock
         self._timeout = float(timeout)
         self._store = checkpoint_store
         self._genesis: Genesis | None = None

@@ -20,8 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
@@ -38,6 +37,7 @@ from registry.witness.decide import (
     parse_add_checkpoint,
 )
 from registry.witness.store import WitnessStore, WitnessStoreError
+from ssiwallet.infra.clock import Clock, system_clock
 from ssiwallet.infra.web import MAX_BODY, error_middleware, json_response
 
 __all__ = [
@@ -58,16 +58,12 @@ CONFIG = web.AppKey("witness_config", WitnessConfig)
 WITNESS = web.AppKey("witness", Witness)
 STORE = web.AppKey("witness_store", WitnessStore)
 LOCK = web.AppKey("witness_lock", asyncio.Lock)
-CLOCK: web.AppKey[Callable[[], int]] = web.AppKey("witness_clock")
+CLOCK: web.AppKey[Clock] = web.AppKey("witness_clock")
 ORIGINS = web.AppKey("witness_origins", dict[str, str])
 
 
-def _wall_clock() -> int:
-    return int(time.time())
-
-
 def create_witness_app(
-    config: WitnessConfig, *, clock: Callable[[], int] = _wall_clock
+    config: WitnessConfig, *, clock: Clock = system_clock
 ) -> web.Application:
     """Build the witness service; the database is opened on start-up and closed on cleanup.
 

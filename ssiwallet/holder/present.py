@@ -15,8 +15,7 @@ Two steps, so that a person can decide in between:
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -43,6 +42,7 @@ from ssiwallet.core.receipt import (
 from ssiwallet.core.sdjwt import parse
 from ssiwallet.core.sdjwt.holder import present as sd_present
 from ssiwallet.errors import Oid4vpError
+from ssiwallet.infra.clock import Clock, system_clock
 from ssiwallet.infra.http import AddressRefusedError, Client, HttpError, Response, as_http
 
 __all__ = ["Plan", "PresentationResult", "decline", "prepare", "send"]
@@ -126,7 +126,7 @@ def _allowed(registration: Mapping[str, Any] | None) -> dict[str, list[ClaimPath
 
 async def prepare(uri: str, *, candidates: Sequence[Candidate],
                   session: Client, registry: RegistryClient,
-                  clock: Callable[[], int] = lambda: int(time.time())) -> Plan:
+                  clock: Clock = system_clock) -> Plan:
     """Fetch, verify and match a presentation request (nothing is sent yet).
 
     Raises:
@@ -188,7 +188,7 @@ async def _post(client: Client, url: str, form: Mapping[str, str]) -> bytes:
 
 async def send(plan: Plan, *, copies: Mapping[str, tuple[str, PrivateKey]],
                session: Client, registry: RegistryClient,
-               clock: Callable[[], int] = lambda: int(time.time())) -> PresentationResult:
+               clock: Clock = system_clock) -> PresentationResult:
     """Present what the plan says, each credential from the fresh copy given for it.
 
     Args:

@@ -12,8 +12,7 @@ rest.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -32,6 +31,7 @@ from ssiwallet.core.oid4vci import (
 )
 from ssiwallet.core.vc import VerifiedVc, keys_named, verify_vc
 from ssiwallet.errors import Oid4vciError, SsiError
+from ssiwallet.infra.clock import Clock, system_clock
 from ssiwallet.infra.http import (
     AddressRefusedError,
     Client,
@@ -161,7 +161,7 @@ def _check_copy(token: str, key: Ed25519PrivateKey, vct: str,
 async def receive(offer: CredentialOffer, *, tx_code: str | None,
                   session: Client, registry: RegistryClient,
                   copies: int = DEFAULT_COPIES,
-                  clock: Callable[[], int] = lambda: int(time.time()),
+                  clock: Clock = system_clock,
                   config_id: str | None = None) -> ReceivedCredential:
     """Redeem a pre-authorized code offer and verify every copy against the registry.
 
