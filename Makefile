@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench screenshots clean
+.PHONY: demo test test-fast lint bench screenshots clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -18,9 +18,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)
 
+# everything but the tests marked slow (subprocesses, kill -9, the demo): about a minute
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check ssiwallet issuer verifier registry tests bench
 	$(BIN)/mypy
+	$(BIN)/mypy --explicit-package-bases tests
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)

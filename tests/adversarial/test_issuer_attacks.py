@@ -148,7 +148,7 @@ async def test_a_pre_authorized_code_is_single_use(flow: Flow) -> None:
 @pytest.mark.parametrize("send", ["json", "duplicate", "garbage", "huge"])
 async def test_malformed_token_requests(flow: Flow, send: str) -> None:
     form = f"grant_type={PRE_AUTH_GRANT}&pre-authorized_code={flow.code}&tx_code={flow.pin}"
-    kwargs: dict[str, Any] = {
+    requests: dict[str, dict[str, Any]] = {
         "json": {"json": {"grant_type": PRE_AUTH_GRANT}},
         "duplicate": {"data": form + "&tx_code=000000",
                       "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
@@ -156,7 +156,8 @@ async def test_malformed_token_requests(flow: Flow, send: str) -> None:
             "Content-Type": "application/x-www-form-urlencoded"}},
         "huge": {"data": io.BytesIO(b"a=" + b"x" * (2 << 20)), "headers": {
             "Content-Type": "application/x-www-form-urlencoded"}},
-    }[send]
+    }
+    kwargs = requests[send]
     status, body, _ = await flow.call("POST", "/token", **kwargs)
     assert status == (413 if send == "huge" else 400)
     assert body["error"] == "invalid_request" and body["code"]

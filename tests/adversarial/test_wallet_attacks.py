@@ -513,9 +513,11 @@ def test_29_unknown_backup_format_refused(tmp_path: Path) -> None:
         wallet.restore(path, BACKUP_PASS)
     assert err.value.code == "wallet.unsupported_version"
     assert "keten-wallet-backup/9" in err.value.detail
-    for payload in ([], "keten-wallet-backup/1", 1, None, {"tables": empty_tables()},
-                    {"format": BACKUP_FORMAT, "tables": {"meta": []}},
-                    {"format": BACKUP_FORMAT, "tables": {**empty_tables(), "copies": [1]}}):
+    payloads: list[Any] = [
+        [], "keten-wallet-backup/1", 1, None, {"tables": empty_tables()},
+        {"format": BACKUP_FORMAT, "tables": {"meta": []}},
+        {"format": BACKUP_FORMAT, "tables": {**empty_tables(), "copies": [1]}}]
+    for payload in payloads:
         sealed_backup(path, payload)
         with pytest.raises(WalletFormatError):
             wallet.restore(path, BACKUP_PASS)
@@ -606,10 +608,10 @@ def test_nothing_secret_in_logs_errors_or_reprs(tmp_path: Path,
     flipped = bytearray(path.read_bytes())
     flipped[-1] ^= 1
     (tmp_path / "bad.keten").write_bytes(bytes(flipped))
-    for attempt in (lambda: restored.restore(path, WRONG_PASS),
+    for restore in (lambda: restored.restore(path, WRONG_PASS),
                     lambda: restored.restore(tmp_path / "bad.keten", BACKUP_PASS)):
         try:
-            attempt()
+            restore()
         except Exception as exc:  # noqa: BLE001
             raised.append(exc)
     assert len(raised) == 4
@@ -622,10 +624,10 @@ def test_nothing_secret_in_logs_errors_or_reprs(tmp_path: Path,
              repr(wallet.store._keys), str(wallet.store._keys), repr(backup_keys),
              repr(card), str(card), repr(copy), repr(copy.holder_key), repr(report),
              repr(read_backup(path, BACKUP_PASS))]
-    for exc in raised:
-        shown += [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
-        if isinstance(exc, UnlockError):
-            shown.append(json.dumps(exc.to_json(), ensure_ascii=False))
+    for error in raised:
+        shown += [str(error), repr(error), "".join(traceback.format_exception(error))]
+        if isinstance(error, UnlockError):
+            shown.append(json.dumps(error.to_json(), ensure_ascii=False))
     secrets = [PASS, WRONG_PASS, BACKUP_PASS, OTHER_PASS, claim, CANARY, token,
                *encodings(wallet.store._keys.data_key), *encodings(backup_keys.data_key),
                *encodings(restored.store._keys.data_key), *encodings(SEED)]

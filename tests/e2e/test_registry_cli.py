@@ -257,8 +257,8 @@ def test_cli_governance_verify_and_tamper(tmp_path: Path) -> None:
         refused = run(tmp_path, "verify", str(db), expect=1)
         assert str(refused["block"]) == str(height), refused
         assert refused["error"].startswith("registry.")
-        banner, printed = read_json_object(tampered)
-        if banner is None or "url" not in banner:
+        started, printed = read_json_object(tampered)
+        if started is None or "url" not in started:
             assert tampered.wait(timeout=30) != 0
             error = banner or json.loads(printed)
             assert str(error["block"]) == str(height), error

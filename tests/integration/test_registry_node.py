@@ -294,9 +294,9 @@ async def test_did_resolution_shape_and_errors(registry_node: RegistryFactory) -
         assert status == 404, body
         assert body["didResolutionMetadata"]["error"] == "notFound"
         assert body["didDocument"] is None and body["error"] == "registry.did_not_found"
-    for did in ("did:example:123", "did:keten:0OIl0OIl0OIl0OIl0OIl", "did:keten:", "x"):
-        status, body = await resolution(reg, did)
-        assert status == 400, (did, body)
+    for text in ("did:example:123", "did:keten:0OIl0OIl0OIl0OIl0OIl", "did:keten:", "x"):
+        status, body = await resolution(reg, text)
+        assert status == 400, (text, body)
         assert body["didResolutionMetadata"]["error"] == "invalidDid"
     for when in ("yesterday", "2026-01-01T00:00:00", "2026-13-01T00:00:00Z", "-5"):
         status, body = await resolution(reg, issuer.did, when)

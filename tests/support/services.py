@@ -42,6 +42,7 @@ from registry.tlog.note import NoteVerifier
 from registry.witness.decide import WitnessConfig
 from registry.witness.http import create_witness_app
 from registry.witness.store import load_or_create_witness_key
+from ssiwallet.core.claimpath import ClaimPath
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.infra.clock import FakeClock
 
@@ -381,7 +382,7 @@ VerifierFactory = Callable[..., Awaitable[VerifierService]]
 
 def registration_body(did: str, presets: list[str]) -> dict[str, Any]:
     """A ``verifier.register`` body allowing exactly what ``presets`` ask."""
-    wanted: dict[str, set[tuple[str, ...]]] = {}
+    wanted: dict[str, set[ClaimPath]] = {}
     for name in presets:
         for vct, paths in BUILTIN[name].requested().items():
             wanted.setdefault(vct, set()).update(paths)

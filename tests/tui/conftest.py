@@ -74,7 +74,7 @@ def fill(wallet: Wallet) -> None:
     with wallet.store.transaction() as db:
         for n, (cid, vct, did, name, accredited, status, exp, (used, total), claims) in \
                 enumerate(CREDENTIALS):
-            display = {"issuer": [], "credential": [], "claims": []}
+            display: dict[str, list[Any]] = {"issuer": [], "credential": [], "claims": []}
             db.execute("INSERT INTO credentials VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (
                 cid, NOW - (n + 1) * DAY, vct, did, f"https://issuer{n}.keten.example",
                 vct.split(":")[3], json.dumps(claims), json.dumps(display), name,
@@ -184,7 +184,8 @@ def fixed_plan(card: CredentialCard, *, over_ask: bool = True, registered: bool 
     The library asks for ``age_over_18`` and, when ``over_ask``, for the birthdate it is
     not registered for.
     """
-    asked = [("age_over_18",), ("birthdate",)] if over_ask else [("age_over_18",)]
+    asked: list[tuple[str | int, ...]] = \
+        [("age_over_18",), ("birthdate",)] if over_ask else [("age_over_18",)]
     query = {"credentials": [{"id": "identity", "format": "dc+sd-jwt",
                               "meta": {"vct_values": [VCT_IDENTITY]},
                               "claims": [{"path": list(p)} for p in asked]}]}

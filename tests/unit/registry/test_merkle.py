@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -251,7 +252,7 @@ def _consistency_case(draw: st.DrawFn) -> tuple[int, int, list[bytes]]:
     return old, new, consistency_proof(LEAVES, old, new)
 
 
-def _tamper(draw: st.DrawFn, proof: list[bytes]) -> list[bytes]:
+def _tamper(draw: Callable[[st.SearchStrategy[Any]], Any], proof: list[bytes]) -> list[bytes]:
     how = draw(st.sampled_from(["flip", "drop", "add"]))
     proof = list(proof)
     if how == "flip":
@@ -293,10 +294,11 @@ _junk_int = st.one_of(st.integers(-5, 70), st.none(), st.text(max_size=2))
 @given(_junk_hash, _junk_int, _junk_int, st.lists(_junk_hash, max_size=8), _junk_hash)
 def test_verifiers_raise_only_proof_error(h: Any, a: Any, b: Any, proof: Any, r: Any) -> None:
     """Whatever comes off the wire, the verifiers answer with ProofError, never a crash."""
+    no_proof: Any = None
     for call in (
         lambda: verify_inclusion(h, a, b, proof, r),
         lambda: verify_consistency(a, b, h, r, proof),
-        lambda: verify_inclusion(h, a, b, None, r),
+        lambda: verify_inclusion(h, a, b, no_proof, r),
     ):
         with contextlib.suppress(ProofError):  # only ProofError may come out
             call()
