@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 MAX_RESPONSE = 8 << 20
 """Largest answer read from an upstream node (a page of blocks, a checkpoint)."""
 UPSTREAM_TIMEOUT = 30.0
+COSIGN_RETRY = 0.5
+"""Seconds before a failed cosigning round is retried (doubling up to the idle interval)."""
 Client = Http | aiohttp.ClientSession
 """An :class:`~ssiwallet.infra.http.Http`, or a caller-owned aiohttp session to send through."""
 
@@ -97,20 +99,38 @@ async def _cosign_one(node: Node, session: Client, target: WitnessTarget,
 
 async def cosign_loop(node: Node, targets: Sequence[WitnessTarget],
                       session: Client, *, interval: float = 30.0) -> None:
-    """Collect witness cosignatures for every new checkpoint, and refresh them when idle."""
+    """Collect witness cosignatures for every new checkpoint, and refresh them when idle.
+
+    A block that lands while a round is in flight is sent at once when the round ends (its
+    notification came while nobody waited), and a round in which a witness failed is
+    retried after :data:`COSIGN_RETRY` seconds, doubling up to ``interval``: clients need
+    the quorum on the newest checkpoint, so it must not wait an idle interval for it. A
+    failure is logged and never ends the loop (a dead loop would leave every later
+    checkpoint without cosignatures).
+    """
     sizes: dict[str, int] = {}
     session = _http(session)
+    backoff = COSIGN_RETRY
     while True:
+        sent = node.signed_checkpoint
         results = await asyncio.gather(
             *(_cosign_one(node, session, t, sizes) for t in targets), return_exceptions=True)
+        failed = False
         for target, result in zip(targets, results, strict=True):
             if isinstance(result, BaseException):
-                if not isinstance(result, WitnessError | SsiError):
+                if not isinstance(result, Exception):
                     raise result
-                log.warning("witness %s: %s", target.url, result)
+                failed = True
+                if isinstance(result, WitnessError | SsiError):
+                    log.warning("witness %s: %s", target.url, result)
+                else:
+                    log.error("witness %s: %s", target.url, result, exc_info=result)
+        wait = min(backoff, interval) if failed else interval
+        backoff = min(backoff * 2, interval) if failed else COSIGN_RETRY
         async with node.new_block:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(node.new_block.wait(), interval)
+            if node.signed_checkpoint == sent:  # else a block landed during the round
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(node.new_block.wait(), wait)
 
 
 def _http(client: Client) -> Http:
