@@ -244,9 +244,16 @@ _COMMANDS = {"init": cmd_init, "serve": cmd_serve, "follow": cmd_follow,
              "witness": cmd_witness, "witness-key": cmd_witness_key, "verify": cmd_verify}
 
 
+_SERVICES = frozenset({"serve", "follow", "witness"})
+"""Commands that run until stopped: they log their start and every failed request."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
+    service = args.command in _SERVICES
+    logging.basicConfig(level=logging.INFO if service else logging.WARNING,
+                        format=("%(asctime)s " if service else "")
+                        + "%(levelname)s %(name)s: %(message)s")
     handler = _COMMANDS.get(args.command) or cli_gov.COMMANDS[args.command]
     return run_command(handler, args)
 

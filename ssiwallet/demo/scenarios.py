@@ -16,7 +16,7 @@ from typing import Any
 
 from ssiwallet import cli_text
 from ssiwallet.demo.services import ISSUER, REGISTRY, DemoFailure
-from ssiwallet.demo.world import Issuer, Verifier, World
+from ssiwallet.demo.world import Issuer, Verifier, World, cosigned
 from ssiwallet.wallet.records import CredentialCard, HistoryEntry
 from ssiwallet.wallet.wallet import Wallet
 from verifier.words import explain
@@ -61,6 +61,7 @@ def receive(world: World, wallet: Wallet, key: str, claims: dict[str, Any], say:
           f"the {key} credential was not received as offered")
     say("the wallet verified all 10 copies against the registry and stored them:",
         _indent(cli_text.card_detail(card, wallet.clock())))
+    cosigned(world, say)  # an issuer's first credential created its status list
     return card
 
 
@@ -107,6 +108,7 @@ def school_rotates(world: World, wallet: Wallet, say: Say) -> None:
     rotated = world.stack.run(ISSUER, "rotate-key", "--config", school.config)
     say(f"{school.name} rotates its signing key; the registry now lists only "
         f"{rotated['kid'].split('#')[1]}", f"$ ssi-issuer rotate-key --config {school.config}")
+    cosigned(world, say)
     entry, view = present(wallet, world.verifiers["employer"], say)
     check(entry.outcome == "accepted" and view["ok"] is True,
           f"the old diploma no longer verifies after rotation: {entry.reasons}")
@@ -121,6 +123,7 @@ def municipality_revokes(world: World, wallet: Wallet, say: Say) -> None:
     say(f"{town.name} revokes the identity credential (one status.update on the registry "
         "flips the bit of all 10 copies)", f"$ ssi-issuer revoke --config {town.config} "
         f"{newest['id']}")
+    cosigned(world, say)
     entry, view = present(wallet, world.verifiers["library"], say)
     codes = [r["code"] for r in view.get("reasons", [])]
     check(entry.outcome == "refused" and "status.revoked" in entry.reasons

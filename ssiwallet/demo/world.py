@@ -11,15 +11,18 @@ the same commands an operator types (see docs/operator-guide.md).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
 from issuer.config import PROFILES
+from registry.client.client import RegistryClient, TrustPolicy
+from registry.client.wait import cosigned_checkpoint
 from ssiwallet.demo.services import ISSUER, REGISTRY, VERIFIER, Stack, free_port
 
-__all__ = ["Issuer", "Verifier", "World", "build_world"]
+__all__ = ["Issuer", "Verifier", "World", "build_world", "cosigned"]
 
 CHAIN = "registry.keten.demo/vlaanderen"
 
@@ -71,6 +74,22 @@ class World:
     verifiers: dict[str, Verifier] = field(default_factory=dict)
 
 
+def cosigned(world: World, say: Any) -> None:
+    """Wait (bounded) until the registry's witnesses have cosigned its newest checkpoint.
+
+    Called after each write: the next step (a verifier starting, a wallet flow) verifies the
+    checkpoint and needs the quorum on it, which the witnesses add a moment after the block.
+    The wait is narrated; after ``registry.client.wait.COSIGN_WAIT`` seconds the client's
+    ``registry.witness_quorum`` error ends the demo.
+    """
+    async def wait() -> None:
+        async with RegistryClient(world.registry,
+                                  policy=TrustPolicy(genesis_hash=world.genesis)) as client:
+            await cosigned_checkpoint(client, notice=say)
+
+    asyncio.run(wait())
+
+
 def _registry(stack: Stack, say: Any) -> World:
     names = ["witness-antwerpen", "witness-leuven"]
     vkeys = [stack.run(REGISTRY, "witness-key", "--key", f"{n}.key", "--name",
@@ -100,7 +119,7 @@ def _registry(stack: Stack, say: Any) -> World:
                  init["stewards"][0]["key_file"], witnesses)
 
 
-def _issuer(world: World, key: str, profile: str) -> Issuer:
+def _issuer(world: World, key: str, profile: str, say: Any) -> Issuer:
     stack, port = world.stack, free_port()
     url = f"http://127.0.0.1:{port}"
     made = stack.run(ISSUER, "init", key, "--profile", profile, "--registry", world.registry,
@@ -110,14 +129,15 @@ def _issuer(world: World, key: str, profile: str) -> Issuer:
     stack.run(REGISTRY, "accredit", "--steward", world.steward_key, "--registry",
               world.registry, "--issuer", made["did"],
               *[a for v in made["vcts"] for a in ("--vct", v)])
+    cosigned(world, say)
     banner = stack.start(key, ISSUER, "serve", "--config", made["config"])
     token = (stack.workdir / made["config"]).parent.joinpath("admin-token").read_text().strip()
     assert banner["did"] == made["did"]
     return Issuer(PROFILES[profile].display["en"], made["did"], url, made["config"], token)
 
 
-def _verifier(world: World, key: str, name: str, preset: str, purpose: tuple[str, str]
-              ) -> Verifier:
+def _verifier(world: World, key: str, name: str, preset: str, purpose: tuple[str, str],
+              say: Any) -> Verifier:
     stack, port = world.stack, free_port()
     url = f"http://127.0.0.1:{port}"
     made = stack.run(VERIFIER, "init", key, "--registry", world.registry, "--public-url", url,
@@ -128,6 +148,7 @@ def _verifier(world: World, key: str, name: str, preset: str, purpose: tuple[str
               world.registry, "--verifier", made["did"], "--purpose-nl", purpose[0],
               "--purpose-en", purpose[1],
               *[a for c in made["register_claims"] for a in ("--claims", c)])
+    cosigned(world, say)  # the verifier checks the registry's checkpoint as it starts
     stack.start(key, VERIFIER, "serve", "--config", made["config"])
     return Verifier(name, made["did"], url, preset)
 
@@ -137,14 +158,15 @@ def build_world(stack: Stack, say: Any) -> World:
     world = _registry(stack, say)
     for key, profile in (("municipality", "municipality"), ("vdab", "vdab"),
                          ("school", "school")):
-        world.issuers[key] = issuer = _issuer(world, key, profile)
+        world.issuers[key] = issuer = _issuer(world, key, profile, say)
         say(f"issuer {issuer.name}: endorsed, accredited, serving {issuer.url}")
     world.verifiers["library"] = _verifier(
         world, "library", "Bibliotheek Gent", "age18",
-        ("Toegang tot de leeszaal voor volwassenen", "Access to the adult reading room"))
+        ("Toegang tot de leeszaal voor volwassenen", "Access to the adult reading room"),
+        say)
     world.verifiers["employer"] = _verifier(
         world, "employer", "Werkgever Vlaanderen NV", "diploma-eqf6",
-        ("Aanwerving: diploma controleren", "Recruitment: checking a diploma"))
+        ("Aanwerving: diploma controleren", "Recruitment: checking a diploma"), say)
     for v in world.verifiers.values():
         say(f"verifier {v.name}: registered for preset {v.preset}, desk {v.url}/desk")
     return world

@@ -3,7 +3,9 @@
 A handler raises; :func:`error_middleware` turns a project error into
 ``{"error": code, "detail": ...}`` with the error's ``status`` (400 when it has none), an
 aiohttp HTTP exception into the same shape with an ``http.*`` code, and anything else into
-an opaque 500 that is logged here and never shows a traceback to the client.
+an opaque 500 that is logged here and never shows a traceback to the client. Every error
+answer is logged in one line, and :func:`serve_forever` logs what a service serves and
+where, so a service's log (its stderr) says it started and why each failed request failed.
 """
 
 from __future__ import annotations
@@ -85,18 +87,34 @@ async def json_body(request: web.Request) -> object:
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Map every failure of a handler to a JSON error; never leak a traceback."""
     try:
-        return await handler(request)
+        return _logged(request, await handler(request))
     except SsiError as exc:
         status = int(getattr(exc, "status", 400))
-        return error_response(exc.code, exc.detail, status)
+        return _logged(request, error_response(exc.code, exc.detail, status), exc.code,
+                       exc.detail)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         code = _HTTP_CODES.get(exc.status, f"http.{exc.status}")
-        return error_response(code, exc.reason, exc.status)
+        return _logged(request, error_response(code, exc.reason, exc.status), code,
+                       exc.reason)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response("internal", "internal error", 500)
+
+
+def _logged(request: web.Request, response: web.StreamResponse, code: str = "",
+            detail: str = "") -> web.StreamResponse:
+    """Log an error answer (status 400 and up) in one line: method, path, status, why.
+
+    Refusals (4xx) are INFO, the service's own failures (5xx) WARNING; the query string is
+    left out (it may carry a nonce or a state), and the detail is cut to 300 characters.
+    """
+    if response.status >= 400:
+        why = f"{code}: {detail}" if code else (response.reason or "")
+        log.log(logging.WARNING if response.status >= 500 else logging.INFO,
+                "%s %s -> %d %s", request.method, request.path, response.status, why[:300])
+    return response
 
 
 async def serve_forever(app: web.Application, host: str, port: int,
@@ -107,7 +125,9 @@ async def serve_forever(app: web.Application, host: str, port: int,
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    print(json.dumps({**banner, "url": f"http://{host}:{port}"}, indent=2, ensure_ascii=False))
+    url = f"http://{host}:{port}"
+    log.info("listening on %s: %s", url, ", ".join(f"{k} {v}" for k, v in banner.items()))
+    print(json.dumps({**banner, "url": url}, indent=2, ensure_ascii=False))
     sys.stdout.flush()
     try:
         await asyncio.Event().wait()
@@ -142,7 +162,7 @@ def protocol_error_middleware(oauth_paths: frozenset[str], *,
         oauth = request.path in oauth_paths
         headers = {"Cache-Control": "no-store"}
         try:
-            return await handler(request)
+            return _logged(request, await handler(request))
         except SsiError as exc:
             status = status_of(exc) if status_of else int(getattr(exc, "status", 400))
             body: dict[str, object]
@@ -154,14 +174,16 @@ def protocol_error_middleware(oauth_paths: frozenset[str], *,
                 body = dict(exc.to_json())
             if extend is not None:
                 extend(request, exc, body, headers)
-            return web.json_response(body, status=status, headers=headers)
+            return _logged(request, web.json_response(body, status=status, headers=headers),
+                           exc.code, exc.detail)
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
             code = _HTTP_CODES.get(exc.status, f"http.{exc.status}")
             body = ({"error": "invalid_request", "error_description": exc.reason, "code": code}
                     if oauth else {"error": code, "detail": exc.reason})
-            return web.json_response(body, status=exc.status, headers=headers)
+            return _logged(request, web.json_response(body, status=exc.status,
+                                                      headers=headers), code, exc.reason)
         except Exception:
             log.exception("unhandled error on %s %s", request.method, request.path)
             return error_response("internal", "internal error", 500)

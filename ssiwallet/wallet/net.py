@@ -13,6 +13,7 @@ actually connected to (a name that resolves to a private address, ``0x7f.1`` …
 from __future__ import annotations
 
 import ipaddress
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from registry.client.client import RegistryClient, TrustPolicy
+from registry.client.wait import cosigned_checkpoint
 from ssiwallet.errors import WalletError
 from ssiwallet.infra.http import AddressPolicy, Http
 
@@ -60,6 +62,11 @@ def check_endpoint(url: str, *, dev: bool, what: str) -> str:
                       code="wallet.endpoint_refused")
 
 
+def _tell_waiting(words: str) -> None:
+    """The wallet's words while it waits for the witnesses (stderr: not a command's output)."""
+    print(words, file=sys.stderr, flush=True)
+
+
 @dataclass(frozen=True)
 class Online:
     """An HTTP session and the registry client for one flow.
@@ -94,5 +101,7 @@ async def online(registry_url: str, *, genesis_hash: str | None, checkpoints: ob
                                   checkpoint_store=checkpoints)  # type: ignore[arg-type]
         if genesis_hash is None:
             on_genesis((await registry.genesis()).hash)
-        await registry.checkpoint()
+        # right after a write the newest checkpoint may still lack the witnesses'
+        # cosignatures: wait for them (bounded), saying so, rather than fail the flow
+        await cosigned_checkpoint(registry, notice=_tell_waiting)
         yield Online(session, registry, dev, http)
