@@ -106,6 +106,7 @@ def run_round(db: Path, rng: random.Random) -> list[int]:
     return [int(x) for x in lines if x.endswith(b"\n")]  # a cut-off line was never an ack
 
 
+@pytest.mark.slow
 def test_kill_9_during_appends_leaves_acknowledged_prefix(tmp_path: Path) -> None:
     seed = random.randrange(1 << 32)
     rng = random.Random(seed)

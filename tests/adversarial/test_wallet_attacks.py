@@ -119,6 +119,7 @@ def expected_error(pos: int) -> tuple[type[UnlockError], ...]:
 
 
 # ---------------------------------------------------------------------------- 27: bit flips
+@pytest.mark.slow
 def test_27_bit_flip_anywhere_fails_unlock_and_writes_nothing(tmp_path: Path) -> None:
     """Passphrase path, a fresh Store.unlock per flip (Argon2id runs each time)."""
     home = tmp_path / "w"
@@ -264,6 +265,7 @@ def verify_appended(home: Path, confirmed: list[int]) -> int:
     return count
 
 
+@pytest.mark.slow
 def test_26_kill_9_during_saves_loses_nothing_confirmed(tmp_path: Path) -> None:
     home = tmp_path / "w"
     Store.create(home, PASS, FAST_KDF)
@@ -423,6 +425,7 @@ def fill(store: Store, contents: dict[str, list[tuple[Any, ...]]]) -> None:
                 db.execute(f"INSERT INTO {table} VALUES ({', '.join('?' * len(row))})", row)
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(wallet_contents())
 def test_29_backup_then_restore_is_an_exact_round_trip(
@@ -503,6 +506,7 @@ def empty_tables() -> dict[str, list[Any]]:
     return {t: [] for t in TABLES}
 
 
+@pytest.mark.slow
 def test_29_unknown_backup_format_refused(tmp_path: Path) -> None:
     wallet = Wallet(populated(tmp_path / "w"))
     before = wallet.store.path.read_bytes()
@@ -586,6 +590,7 @@ def encodings(secret: bytes) -> list[str]:
             base64.urlsafe_b64encode(secret).decode().rstrip("=")]
 
 
+@pytest.mark.slow
 def test_nothing_secret_in_logs_errors_or_reprs(tmp_path: Path,
                                                 caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)

@@ -192,6 +192,7 @@ async def test_receive_then_the_card_and_its_details(world: World) -> None:
 
 
 # ------------------------------------------------------------------ present and history
+@pytest.mark.slow
 async def test_share_then_decline_and_the_history(world: World) -> None:
     card = await world.receive()
     app = world.app()
@@ -287,6 +288,7 @@ async def test_update_shows_revoked_after_the_issuer_revokes(world: World) -> No
 
 
 # ------------------------------------------------------------------ delete
+@pytest.mark.slow
 async def test_delete_asks_first(tmp_path: Path) -> None:
     wallet = fixed_wallet(tmp_path / "w")
     app = fixed_app(tmp_path / "w", wallet)
@@ -308,6 +310,7 @@ async def test_delete_asks_first(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------ backup and restore
+@pytest.mark.slow
 async def test_backup_then_restore_into_a_new_wallet(tmp_path: Path) -> None:
     wallet = fixed_wallet(tmp_path / "old")
     target = tmp_path / "keten-backup.keten"

@@ -393,6 +393,7 @@ json_tree = st.recursive(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=200)
 @given(claims=st.dictionaries(st.text(max_size=4), json_tree, min_size=1), data=st.data())
 def test_select_follows_any_concrete_path(claims: dict[str, Any], data: st.DataObject) -> None:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -203,6 +204,7 @@ def test_top_level_subset_reveals_exactly_that_subset(claims: dict[str, Any],
     assert same(show(issued, [(n,) for n in names]), expected)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(claims=claim_sets, data=st.data())
 def test_nested_paths_reveal_leaves_and_ancestors_only(claims: dict[str, Any],
@@ -214,6 +216,7 @@ def test_nested_paths_reveal_leaves_and_ancestors_only(claims: dict[str, Any],
     assert same(show(issued, selected), {**PLAIN_REGISTERED, **prune(claims, selected)})
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(pair=marked_claim_sets, data=st.data())
 def test_nested_paths_with_random_marks(pair: tuple[dict[Any, Any], dict[str, Any]],

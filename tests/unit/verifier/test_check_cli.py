@@ -65,6 +65,7 @@ def test_rfc9901_section_5_2_presentation(rfc_files: tuple[Path, Path],
         "given_name": "John"}
 
 
+@pytest.mark.slow
 def test_as_a_real_command(rfc_files: tuple[Path, Path]) -> None:
     pres, jwk = rfc_files
     exe = Path(sys.executable).with_name("ssi-verifier")
