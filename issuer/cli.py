@@ -36,8 +36,8 @@ from registry.author import load_controller, save_controller
 from registry.author.onboard import onboard, registry_identity
 from registry.client.client import RegistryClient, TrustPolicy
 from ssiwallet.core import strictjson
-from ssiwallet.errors import SsiError
 from ssiwallet.core.values import HttpOrigin
+from ssiwallet.errors import SsiError
 from ssiwallet.infra.cli import Command, run_command, value_arg
 from ssiwallet.infra.files import create_exclusive, write_atomic
 from ssiwallet.infra.web import serve_forever

@@ -16,8 +16,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import aiohttp
-
 from registry.errors import RegistryError
 from registry.ledger.chain import Chain
 from registry.ledger.tx import canonical
@@ -29,7 +27,7 @@ from registry.witness.client import submit_checkpoint
 from registry.witness.decide import WitnessConflict, WitnessError
 from ssiwallet.core import strictjson
 from ssiwallet.errors import SsiError
-from ssiwallet.infra.http import Http, HttpError
+from ssiwallet.infra.http import Client, HttpError, as_http
 
 __all__ = ["ForkError", "WitnessTarget", "bootstrap_mirror", "cosign_loop", "follow",
            "get_upstream"]
@@ -40,8 +38,6 @@ MAX_RESPONSE = 8 << 20
 UPSTREAM_TIMEOUT = 30.0
 COSIGN_RETRY = 0.5
 """Seconds before a failed cosigning round is retried (doubling up to the idle interval)."""
-Client = Http | aiohttp.ClientSession
-"""An :class:`~ssiwallet.infra.http.Http`, or a caller-owned aiohttp session to send through."""
 
 
 class ForkError(RegistryError):
@@ -109,7 +105,7 @@ async def cosign_loop(node: Node, targets: Sequence[WitnessTarget],
     checkpoint without cosignatures).
     """
     sizes: dict[str, int] = {}
-    session = _http(session)
+    session = as_http(session)
     backoff = COSIGN_RETRY
     while True:
         sent = node.signed_checkpoint
@@ -133,14 +129,11 @@ async def cosign_loop(node: Node, targets: Sequence[WitnessTarget],
                     await asyncio.wait_for(node.new_block.wait(), wait)
 
 
-def _http(client: Client) -> Http:
-    return client if isinstance(client, Http) else Http(session=client)
-
 
 async def get_upstream(client: Client, url: str) -> bytes:
     """GET ``url`` from an upstream node: the whole body of a 200, else :class:`UpstreamError`."""
     try:
-        resp = await _http(client).get(url, max_bytes=MAX_RESPONSE, timeout=UPSTREAM_TIMEOUT)
+        resp = await as_http(client).get(url, max_bytes=MAX_RESPONSE, timeout=UPSTREAM_TIMEOUT)
     except HttpError as exc:
         raise UpstreamError(f"GET {url}: {exc.detail}") from None
     if resp.status != 200:
@@ -210,7 +203,7 @@ async def sync_once(node: Node, upstream: str, session: Client) -> int:
 async def follow(node: Node, upstream: str, session: Client, *,
                  interval: float = 1.0) -> None:
     """Mirror ``upstream`` until cancelled; a fork or an invalid block halts the mirror."""
-    session = _http(session)
+    session = as_http(session)
     while True:
         try:
             await sync_once(node, upstream, session)
