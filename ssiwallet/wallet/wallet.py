@@ -16,7 +16,6 @@ world are ``async`` and open their own HTTP session and registry client
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,10 +27,12 @@ from registry.client.client import ClientError
 from ssiwallet.core.dcql_match import Candidate
 from ssiwallet.core.oid4vci import parse_offer_uri
 from ssiwallet.core.oid4vp import parse_request_uri
+from ssiwallet.core.values import HttpOrigin
 from ssiwallet.errors import WalletError
 from ssiwallet.holder import present as vp
 from ssiwallet.holder.receive import ReceivedCredential, fetch_offer
 from ssiwallet.holder.receive import receive as vci_receive
+from ssiwallet.infra.clock import Clock, system_clock
 from ssiwallet.wallet import backup as backups
 from ssiwallet.wallet import records as rec
 from ssiwallet.wallet.net import Online, check_endpoint, online
@@ -65,7 +66,7 @@ class Wallet:
 
     def __init__(self, store: Store, *, clock: Callable[[], int] | None = None) -> None:
         self.store = store
-        self.clock: Callable[[], int] = clock or (lambda: int(time.time()))
+        self.clock: Clock = clock or system_clock
 
     @classmethod
     def create(cls, home: Path, passphrase: str, *, registry_url: str | None = None,
@@ -102,13 +103,16 @@ class Wallet:
         """Trust the registry at ``url`` (pinned to ``genesis_hash``, else to the first seen).
 
         Changing the registry forgets the old pin and checkpoint.
+
+        Raises:
+            BadValueError: ``input.bad_url`` if ``url`` is not an http(s) origin.
         """
-        url = url.rstrip("/")
+        url = HttpOrigin(url)
         if url == self.registry_url and (genesis_hash or None) in (None, self.setting("genesis")):
             return  # unchanged: keep the pin and the checkpoint
         with self.store.transaction() as db:
             db.execute("DELETE FROM settings WHERE key IN ('genesis', 'checkpoint')")
-            db.execute("INSERT OR REPLACE INTO settings VALUES ('registry', ?)", (url,))
+            db.execute("INSERT OR REPLACE INTO settings VALUES ('registry', ?)", (str(url),))
             if genesis_hash:
                 db.execute("INSERT INTO settings VALUES ('genesis', ?)", (genesis_hash,))
 
@@ -172,7 +176,7 @@ class Wallet:
         if not url:
             raise WalletError("no registry is set: `ssiwallet init --registry URL` or the "
                               "settings screen", code="wallet.no_registry")
-        async with online(url, genesis_hash=self.setting("genesis"),
+        async with online(HttpOrigin(url), genesis_hash=self.setting("genesis"),
                           checkpoints=_Checkpoints(self), clock=self.clock,
                           on_genesis=lambda h: self.set_setting("genesis", h)) as net:
             yield net
