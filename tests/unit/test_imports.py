@@ -32,7 +32,7 @@ PUBLIC: dict[str, set[str]] = {
                  "witness"},
     "registry.ledger": {"block", "chain", "didketen", "fields", "resolve", "rules", "state",
                         "tx"},
-    "registry.tlog": {"checkpoint", "merkle", "note", "tree"},
+    "registry.tlog": {"checkpoint", "merkle", "note", "statemap", "tree"},
     "registry.node": {"app", "http", "node", "storage", "sync"},
     "registry.witness": {"client", "decide", "http", "store"},
     "registry.node.storage": {"SCHEMA_VERSION", "MemoryStorage", "SqliteStorage", "Storage",
