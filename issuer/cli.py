@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import logging
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from ssiwallet.core import strictjson
 from ssiwallet.core.values import HttpOrigin
 from ssiwallet.errors import SsiError
 from ssiwallet.infra.cli import Command, run_command, value_arg
+from ssiwallet.infra.clock import system_clock
 from ssiwallet.infra.files import create_exclusive, write_atomic
 from ssiwallet.infra.web import serve_forever
 
@@ -101,7 +101,7 @@ def cmd_rotate_key(args: argparse.Namespace) -> dict[str, Any]:
         async with _client(config) as client:
             g = await client.genesis()
             controller.seq = await client.sequence(controller.did)
-            tx = controller.rotate_tx(g.chain_id, int(time.time()),
+            tx = controller.rotate_tx(g.chain_id, system_clock(),
                                       compromised_since=args.compromised_since)
             return await client.submit(tx)
 

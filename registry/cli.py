@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import logging
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,7 @@ from ssiwallet.core.b64 import b64u_decode, b64u_encode
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.errors import SsiError
 from ssiwallet.infra.cli import run_command
+from ssiwallet.infra.clock import system_clock
 from ssiwallet.infra.files import create_exclusive
 from ssiwallet.infra.http import Http
 from ssiwallet.infra.web import serve_forever
@@ -84,7 +84,7 @@ def cmd_init(args: argparse.Namespace) -> dict[str, Any]:
     stewards = [Controller.new(name) for name in (args.steward or ["Steward"])]
     witnesses = [(v.split("+", 1)[0], v) for v in args.witness or []]
     header, txs = genesis_block(args.chain, args.name, stewards, sequencer, witnesses,
-                                args.quorum, int(time.time()))
+                                args.quorum, system_clock())
     Chain.from_genesis(header, txs)  # what we write must validate
     save_seed(sequencer, root / "sequencer.key")
     files = []
