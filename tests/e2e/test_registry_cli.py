@@ -260,7 +260,7 @@ def test_cli_governance_verify_and_tamper(tmp_path: Path) -> None:
         started, printed = read_json_object(tampered)
         if started is None or "url" not in started:
             assert tampered.wait(timeout=30) != 0
-            error = banner or json.loads(printed)
+            error = started or json.loads(printed)
             assert str(error["block"]) == str(height), error
         else:
             status, body = http(f"{banner['url']}/health")
