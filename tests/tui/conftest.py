@@ -20,6 +20,7 @@ from textual.content import Content
 from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, Static
 
+from ssiwallet.core.claimpath import ClaimPath
 from ssiwallet.core.credtype_schemas import VCT_COMPETENCE, VCT_DIPLOMA, VCT_IDENTITY
 from ssiwallet.core.dcql_match import CredentialMatch
 from ssiwallet.core.keys import Ed25519PrivateKey
@@ -184,8 +185,8 @@ def fixed_plan(card: CredentialCard, *, over_ask: bool = True, registered: bool 
     The library asks for ``age_over_18`` and, when ``over_ask``, for the birthdate it is
     not registered for.
     """
-    asked: list[tuple[str | int, ...]] = \
-        [("age_over_18",), ("birthdate",)] if over_ask else [("age_over_18",)]
+    asked = [ClaimPath(["age_over_18"]), ClaimPath(["birthdate"])] if over_ask \
+        else [ClaimPath(["age_over_18"])]
     query = {"credentials": [{"id": "identity", "format": "dc+sd-jwt",
                               "meta": {"vct_values": [VCT_IDENTITY]},
                               "claims": [{"path": list(p)} for p in asked]}]}
@@ -196,7 +197,7 @@ def fixed_plan(card: CredentialCard, *, over_ask: bool = True, registered: bool 
         lifetime=300, key=key, kid=f"{LIBRARY_DID}#key-1")
     request = parse_request_object(token)
     leaving = {card.id: asked} if satisfiable else {}
-    staying = {card.id: [p for p, _ in flatten(card.claims) if p not in asked]} \
+    staying = {card.id: [ClaimPath(p) for p, _ in flatten(card.claims) if p not in asked]} \
         if satisfiable else {}
     matches = {"identity": CredentialMatch("identity", card.id, tuple(asked))} \
         if satisfiable else {}

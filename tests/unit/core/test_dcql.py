@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ssiwallet.core.claimpath import ClaimPath
 from ssiwallet.core.dcql import (
     ClaimsQuery,
     CredentialSetQuery,
@@ -113,8 +114,8 @@ def test_simple_match_discloses_requested_paths() -> None:
     q = load("simple.json")
     m = match_credential(q.credentials[0], identity())
     assert m == CredentialMatch(
-        "my_credential", "id1", (("last_name",), ("first_name",), ("address", "street_address"))
-    )
+        "my_credential", "id1", (ClaimPath(["last_name"]), ClaimPath(["first_name"]),
+                                 ClaimPath(["address", "street_address"])))
     result = evaluate(q, [identity()])
     assert result.satisfied and result.reasons == []
     assert result.selection() == {"my_credential": m}
@@ -222,9 +223,9 @@ def test_complex_mdoc_structure() -> None:
         CredentialSetQuery((("mdl-address",), ("photo_card-address",)), required=False),
     )
     assert q.credential("mdl-id").claims == (
-        ClaimsQuery("given_name", ("org.iso.18013.5.1", "given_name")),
-        ClaimsQuery("family_name", ("org.iso.18013.5.1", "family_name")),
-        ClaimsQuery("portrait", ("org.iso.18013.5.1", "portrait")),
+        ClaimsQuery("given_name", ClaimPath(["org.iso.18013.5.1", "given_name"])),
+        ClaimsQuery("family_name", ClaimPath(["org.iso.18013.5.1", "family_name"])),
+        ClaimsQuery("portrait", ClaimPath(["org.iso.18013.5.1", "portrait"])),
     )
     assert not evaluate(q, [identity()]).satisfied
 
@@ -493,7 +494,7 @@ def test_defaults_and_unknown_properties_ignored() -> None:
     assert cq.multiple is False
     assert cq.require_cryptographic_holder_binding is True
     assert cq.trusted_authorities is None
-    assert cq.claims == (ClaimsQuery(None, ("a", 0, None), (True, 3, "x")),)
+    assert cq.claims == (ClaimsQuery(None, ClaimPath(["a", 0, None]), (True, 3, "x")),)
     assert q.credential_sets == (CredentialSetQuery((("q",),), required=True),)
     assert cq.vct_values == (AGE_VCT,)
     assert hash(cq)  # frozen and hashable despite the meta dict
@@ -516,7 +517,7 @@ def test_optional_fields_parsed() -> None:
     cq = q.credential("q")
     assert cq.multiple and not cq.require_cryptographic_holder_binding
     assert cq.trusted_authorities == (TrustedAuthority("aki", ("s9tIpPmhxdiuNkHMEWNpYim8S8Y",)),)
-    assert q.credential("mdl").claims == (ClaimsQuery(None, ("ns", "el"), None, True),)
+    assert q.credential("mdl").claims == (ClaimsQuery(None, ClaimPath(["ns", "el"]), None, True),)
     with pytest.raises(DcqlError) as exc:
         q.credential("nope")
     assert exc.value.code == "dcql.unknown_credential_id"

@@ -16,6 +16,7 @@ from multidict import MultiDict
 from ssiwallet.core import receipt as rc
 from ssiwallet.core import strictjson
 from ssiwallet.core.b64 import b64u_decode, b64u_encode
+from ssiwallet.core.claimpath import ClaimPath
 from ssiwallet.core.keys import Ed25519PrivateKey, P256PrivateKey, PrivateKey
 from ssiwallet.errors import SsiError
 
@@ -32,7 +33,8 @@ PRESENTATION = "eyJhbGciOiJFZERTQSJ9.eyJfc2QiOltdfQ.c2ln~WyJzYWx0IiwiZ2l2ZW5fbmF
 VP_TOKEN = {"age": [PRESENTATION]}
 PURPOSE = {"nl": "Leeftijd controleren aan de bar", "en": "Age check at the bar"}
 RECEIVED = [rc.ReceivedCredential(vct="urn:keten:vct:identity:1", issuer=ISSUER,
-                                  claims=(("age_over_18",), ("address", "locality")))]
+                                  claims=(ClaimPath(["age_over_18"]),
+                                          ClaimPath(["address", "locality"])))]
 
 
 def code_of(call: Callable[[], object]) -> str:
@@ -392,7 +394,9 @@ def test_receipt_alg_none_is_refused() -> None:
     ({"result": "maybe"}, "oid4vp.bad_receipt"),
     ({"retention": -5}, "oid4vp.bad_receipt"),
     ({"purpose": {"nl": "x"}}, "oid4vp.bad_receipt"),
-    ({"received": [rc.ReceivedCredential("urn:x", ISSUER, (("a", -1),))]}, "oid4vp.bad_receipt"),
+    ({"received": [rc.ReceivedCredential("urn:x", ISSUER,
+                                         (("a", -1),))]},  # type: ignore[arg-type]
+     "oid4vp.bad_receipt"),
     ({"received": [rc.ReceivedCredential("urn:x", ISSUER,
                                          ((object(),),))]},  # type: ignore[arg-type]
      "oid4vp.bad_receipt"),
@@ -414,7 +418,8 @@ _TEXT = st.text(min_size=1, max_size=200).filter(
        vp_token=st.text(max_size=100))
 def test_receipt_round_trip_property(claims: list[tuple[Any, ...]], nl: str, en: str,
                                      retention: int, result: str, vp_token: str) -> None:
-    received = [rc.ReceivedCredential("urn:keten:vct:diploma:1", ISSUER, tuple(claims))]
+    received = [rc.ReceivedCredential("urn:keten:vct:diploma:1", ISSUER,
+                                      tuple(ClaimPath(c) for c in claims))]
     token = receipt(received=received, purpose={"nl": nl, "en": en}, retention=retention,
                     result=result, vp_token=vp_token)
     got = verify(token, vp_token=vp_token)

@@ -156,7 +156,8 @@ def test_registry_uses_the_same_syntax() -> None:
 def test_values_behave_as_strings() -> None:
     origin = HttpOrigin("https://registry.example/")
     assert json.dumps({"u": origin}) == '{"u": "https://registry.example"}'
-    assert {origin: 1}["https://registry.example"] == 1
+    table: dict[str, int] = {origin: 1}
+    assert table["https://registry.example"] == 1
     assert f"{origin}/status" == "https://registry.example/status"
     assert pickle.loads(pickle.dumps(origin)) == origin
     assert type(copy.deepcopy(origin)) is HttpOrigin

@@ -111,6 +111,7 @@ def test_a_second_signature_without_kid_is_refused() -> None:
 def test_malformed_serializations_raise_our_errors() -> None:
     good = issued().compact()
     protected, payload, rest = good.split(".", 2)
+    bad: Any
     for bad in ("", "~", "a.b.c~", good.replace("~", "", 1)[:40], f"{protected}.!!.{rest}",
                 f"e30.{payload}.{rest}", f"{protected}.e30.{rest}", "{}", "[]",
                 {"payload": payload}, {"signatures": []}):

@@ -88,6 +88,7 @@ async def served(aiohttp_server: AiohttpServer) -> AsyncIterator[Served]:
     app.router.add_get("/", target)
     app.router.add_post("/echo", echo)
     server = await aiohttp_server(app)
+    assert server.port is not None
     try:
         yield Served(f"http://127.0.0.1:{server.port}", server.port, seen, release)
     finally:

@@ -106,6 +106,7 @@ def test_wrong_issuer_key(rfc_files: tuple[Path, Path], tmp_path: Path,
     other.write_text(json.dumps(Ed25519PrivateKey.generate().public_key.to_jwk()))
     status, out = run(capsys, str(pres), "--issuer-jwk", str(other), "--no-kb",
                       "--now", str(RFC_NOW))
+    assert isinstance(out, dict)
     assert (status, out) == (1, {"error": "jose.alg_key_mismatch", "detail": out["detail"]})
 
 
