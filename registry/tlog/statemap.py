@@ -212,9 +212,12 @@ def _hash(n: _Tree) -> bytes:
     if n is None:
         return EMPTY
     h = n.h
-    if h is None:
+    if h is None:  # an interior node built since the last root: hash its new children first
         assert isinstance(n, _Node)
-        h = n.h = _sha256(NODE_PREFIX + _hash(n.left) + _hash(n.right)).digest()
+        left, right = n.left, n.right
+        h = n.h = _sha256(
+            NODE_PREFIX + (EMPTY if left is None else left.h or _hash(left))
+            + (EMPTY if right is None else right.h or _hash(right))).digest()
     return h
 
 
