@@ -1,6 +1,7 @@
 """The exception tree of the ``issuer`` package.
 
-Every error has a stable Keten ``code``, an HTTP ``status`` and, where OpenID4VCI or OAuth
+Every error has a stable Keten ``code`` (the HTTP status is the service's table,
+:data:`issuer.http.STATUSES`, shown here beside each) and, where OpenID4VCI or OAuth
 names the failure, the ``oauth`` error string the protocol requires in the ``error`` member::
 
     SsiError (ssiwallet.errors)
@@ -25,8 +26,6 @@ HTTP layer gives them a status and, on protocol endpoints, an OAuth error string
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from ssiwallet.errors import SsiError
 
 __all__ = [
@@ -39,7 +38,6 @@ class IssuerError(SsiError):
     """Root of the issuer's errors."""
 
     code = "issuer.error"
-    status: ClassVar[int] = 400
     oauth: str = "invalid_request"
 
     def __init__(self, detail: str, *, code: str | None = None, oauth: str | None = None
@@ -64,7 +62,6 @@ class AccessError(IssuerError):
     """No valid access token (RFC 6750 §3.1)."""
 
     code = "issuer.invalid_token"
-    status = 401
     oauth = "invalid_token"
 
 
@@ -77,26 +74,21 @@ class CredentialRequestError(IssuerError):
 
 class AdminAuthError(IssuerError):
     code = "issuer.unauthorized"
-    status = 401
 
 
 class NotFoundError(IssuerError):
     code = "issuer.not_found"
-    status = 404
 
 
 class ConflictError(IssuerError):
     code = "issuer.conflict"
-    status = 409
 
 
 class RegistryLinkError(IssuerError):
     code = "issuer.registry"
-    status = 502
 
 
 class RegistryRefusedError(RegistryLinkError):
     """The registry refused the issuer's transaction (``code`` is the registry's reason)."""
 
-    status = 400
     oauth = "credential_request_denied"

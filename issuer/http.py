@@ -14,18 +14,33 @@ import logging
 from aiohttp import web
 
 from issuer.context import ISSUER, IssuerContext
-from issuer.errors import AccessError, AdminAuthError, IssuerError
+from issuer.errors import (
+    AccessError,
+    AdminAuthError,
+    ConflictError,
+    IssuerError,
+    NotFoundError,
+    RegistryLinkError,
+    RegistryRefusedError,
+)
 from issuer.metadata import authorization_server_metadata, credential_issuer_metadata
+from registry.client import (
+    ClientError,
+    KeyNotValidError,
+    NotAccreditedError,
+    RegistryUnavailableError,
+)
 from ssiwallet.core.credtypes import InvalidClaimsError
 from ssiwallet.errors import CredentialTypeError, InputError, SsiError
 from ssiwallet.infra.web import (
+    StatusTable,
     form_body,
     json_body,
     json_response,
-    protocol_error_middleware,
 )
+from ssiwallet.infra.web import error_middleware as make_error_middleware
 
-__all__ = ["add_routes", "error_middleware", "require_admin"]
+__all__ = ["STATUSES", "add_routes", "error_middleware", "require_admin"]
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +48,13 @@ OAUTH_PATHS = frozenset({"/token", "/credential", "/nonce"})
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _status_of(exc: SsiError) -> int:
-    if isinstance(exc, CredentialTypeError):
-        return 422
-    return int(getattr(exc, "status", 400))
+STATUSES: StatusTable = {
+    AccessError: 401, AdminAuthError: 401, NotFoundError: 404, ConflictError: 409,
+    RegistryLinkError: 502, RegistryRefusedError: 400, CredentialTypeError: 422,
+    ClientError: 502, RegistryUnavailableError: 503, KeyNotValidError: 422,
+    NotAccreditedError: 422,
+}
+"""The issuer's HTTP status for each error class (anything else is 400: the request's fault)."""
 
 
 def _oauth_error(request: web.Request, exc: SsiError) -> str:
@@ -56,8 +74,8 @@ def _extend(_: web.Request, exc: SsiError, body: dict[str, object],
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
 
 
-error_middleware = protocol_error_middleware(OAUTH_PATHS, oauth_error=_oauth_error,
-                                             status_of=_status_of, extend=_extend)
+error_middleware = make_error_middleware(STATUSES, oauth_paths=OAUTH_PATHS,
+                                         oauth_error=_oauth_error, extend=_extend)
 
 
 # ---------------------------------------------------------------------------- protocol

@@ -1,7 +1,9 @@
 """The exception tree of the ``registry`` package (the did:keten node, its log and witnesses).
 
 It hangs under the project-wide root so one error middleware can map every package alike;
-each error carries a stable ``code`` (``registry.<reason>``)::
+each error carries a stable ``code`` (``registry.<reason>``); the third column is the HTTP
+status the services' tables give it at their edge (:data:`registry.node.http.STATUSES`,
+:data:`registry.witness.http.STATUSES`), never the error itself::
 
     SsiError                         ssi.*                       (ssiwallet.errors)
     └── RegistryError                registry.error          400
@@ -49,8 +51,6 @@ Chain-rule refusals carry a precise code, e.g. ``registry.not_steward``,
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from ssiwallet.errors import SsiError
 
 __all__ = ["ProofError", "RegistryError"]
@@ -59,15 +59,14 @@ __all__ = ["ProofError", "RegistryError"]
 class RegistryError(SsiError):
     """Root of every error raised by the registry package.
 
-    ``status`` is the HTTP status a service answers with when this error reaches a client.
+    An error says what went wrong (its ``code``); which HTTP status a service answers with is
+    the service's own table, at its edge (e.g. :data:`registry.node.http.STATUSES`).
     """
 
     code = "registry.error"
-    status: ClassVar[int] = 400
 
 
 class ProofError(RegistryError):
     """A Merkle proof, or the sizes, hashes and roots given with it, does not verify."""
 
     code = "registry.invalid_proof"
-    status = 422

@@ -20,23 +20,37 @@ import logging
 
 from aiohttp import web
 
+from registry.client import (
+    ClientError,
+    KeyNotValidError,
+    NotAccreditedError,
+    RegistryUnavailableError,
+)
 from ssiwallet.infra.web import (
+    StatusTable,
     form_body,
     json_body,
     json_response,
-    protocol_error_middleware,
 )
+from ssiwallet.infra.web import error_middleware as make_error_middleware
 from verifier import desk
 from verifier.context import VERIFIER
+from verifier.service import SessionError
 
-__all__ = ["add_routes", "error_middleware"]
+__all__ = ["STATUSES", "add_routes", "error_middleware"]
 
 log = logging.getLogger(__name__)
 
 REQUEST_TYPE = "application/oauth-authz-req+jwt"
 
 
-error_middleware = protocol_error_middleware(frozenset({"/response"}))
+STATUSES: StatusTable = {
+    SessionError: 404, ClientError: 502, RegistryUnavailableError: 503, KeyNotValidError: 422,
+    NotAccreditedError: 422,
+}
+"""The verifier's HTTP status for each error class (anything else is 400)."""
+
+error_middleware = make_error_middleware(STATUSES, oauth_paths=frozenset({"/response"}))
 """The response endpoint answers like an OAuth endpoint, because a wallet reads it."""
 
 

@@ -55,7 +55,6 @@ class SessionError(VerifierError):
     """A request for a session that does not exist (any more)."""
 
     code = "verifier.unknown_session"
-    status = 404
 
 
 @dataclass

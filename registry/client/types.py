@@ -33,7 +33,6 @@ class ClientError(RegistryError):
     """Root of the client's errors: no trustworthy answer could be had from the registry."""
 
     code = "registry.client_error"
-    status = 502
 
 
 class RemoteError(ClientError):
@@ -48,7 +47,6 @@ class RegistryUnavailableError(ClientError):
     """No answer (connection, timeout, oversized body): callers must fail closed."""
 
     code = "registry.unavailable"
-    status = 503
 
 
 class UntrustedResponseError(ClientError):
@@ -66,14 +64,12 @@ class KeyNotValidError(ClientError):
     """The kid was not an active, uncompromised key of a live DID at the time asked for."""
 
     code = "registry.key_not_valid"
-    status = 422
 
 
 class NotAccreditedError(ClientError):
     """The issuer was not accredited for the credential type at the time asked for."""
 
     code = "registry.not_accredited"
-    status = 422
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,6 @@ class BlockError(RegistryError):
     """A block that does not extend the chain validly; ``height`` names it."""
 
     code = "registry.bad_block"
-    status = 422
 
     def __init__(self, detail: str, *, height: int | None, code: str | None = None) -> None:
         super().__init__(detail if height is None else f"block {height}: {detail}", code=code)

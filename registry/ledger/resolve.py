@@ -35,7 +35,6 @@ class DidNotFoundError(RegistryError):
     """The DID is not on the registry (or did not exist yet at the time asked for)."""
 
     code = "registry.did_not_found"
-    status = 404
 
 
 @functools.lru_cache(maxsize=1 << 16)

@@ -45,21 +45,18 @@ class TxRejectedError(RegistryError):
     """A well-formed transaction that the chain rules refuse (422: names nothing known)."""
 
     code = "registry.tx_rejected"
-    status = 422
 
 
 class TxForbiddenError(TxRejectedError):
     """The signer may not do this: wrong key, not a steward, commitment not met."""
 
     code = "registry.forbidden"
-    status = 403
 
 
 class TxConflictError(TxRejectedError):
     """The transaction conflicts with the chain: replayed, cross-chain, already done."""
 
     code = "registry.conflict"
-    status = 409
 
 
 def _forbidden(detail: str, code: str) -> TxForbiddenError:

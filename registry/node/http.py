@@ -13,16 +13,27 @@ from typing import Any
 
 from aiohttp import web
 
-from registry.errors import RegistryError
+from registry.errors import ProofError, RegistryError
+from registry.ledger.block import BlockError
 from registry.ledger.didketen import DidUrlError, KetenDid, multikey
-from registry.ledger.resolve import parse_version_time, resolution_error, resolve
+from registry.ledger.resolve import DidNotFoundError, parse_version_time, resolution_error, resolve
+from registry.ledger.rules import TxConflictError, TxForbiddenError, TxRejectedError
 from registry.ledger.tx import LIST_ID_REGEX, parse_tx
 from registry.node.node import Node, NodeHaltedError, NotSequencerError
+from registry.node.storage import StorageError
+from registry.node.sync import ForkError, UpstreamError
 from ssiwallet.core import strictjson
 from ssiwallet.core.statuslist import StatusList, create_status_list_token
-from ssiwallet.infra.web import MAX_BODY, Handler, error_middleware, json_response
+from ssiwallet.infra.web import (
+    MAX_BODY,
+    Handler,
+    StatusTable,
+    error_middleware,
+    json_response,
+    status_for,
+)
 
-__all__ = ["NODE", "NodeSettings", "create_node_app"]
+__all__ = ["NODE", "STATUSES", "NodeSettings", "create_node_app"]
 
 MAX_PAGE = 100
 _DIGITS = re.compile(r"[0-9]{1,19}")
@@ -46,7 +57,15 @@ SETTINGS = web.AppKey("settings", NodeSettings)
 
 class NotFoundError(RegistryError):
     code = "registry.not_found"
-    status = 404
+
+
+STATUSES: StatusTable = {
+    ProofError: 422, BlockError: 422, TxRejectedError: 422, TxForbiddenError: 403,
+    TxConflictError: 409, DidNotFoundError: 404, NotFoundError: 404,
+    StorageError: 503, NodeHaltedError: 503, NotSequencerError: 503,
+    ForkError: 502, UpstreamError: 502,
+}
+"""The node's HTTP status for each error class (anything else is 400: the request's fault)."""
 
 
 def _int_param(request: web.Request, name: str, default: int | None = None,
@@ -168,7 +187,8 @@ async def identifiers(request: web.Request) -> web.Response:
         result = resolve(node.chain.state, request.match_info["did"], version_time,
                          node.clock())
     except RegistryError as exc:
-        status = exc.status if exc.status != 422 else 400
+        status = status_for(exc, STATUSES)
+        status = 400 if status == 422 else status  # a DID that cannot be, not a refusal
         return json_response(resolution_error(exc), status=status)
     return web.Response(text=strictjson.dumps(result),
                         content_type="application/did-resolution+json")
@@ -256,7 +276,7 @@ async def halted_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 def create_node_app(node: Node, settings: NodeSettings | None = None) -> web.Application:
     """The node's aiohttp application (the caller runs the sequencer task)."""
-    app = web.Application(middlewares=[error_middleware, halted_middleware],
+    app = web.Application(middlewares=[error_middleware(STATUSES), halted_middleware],
                           client_max_size=MAX_BODY)
     app[NODE] = node
     app[SETTINGS] = settings or NodeSettings()

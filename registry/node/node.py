@@ -43,14 +43,12 @@ class NodeHaltedError(RegistryError):
     """The node found its storage altered and refuses to serve or sign."""
 
     code = "registry.node_halted"
-    status = 503
 
 
 class NotSequencerError(RegistryError):
     """This node is a mirror: it has no sequencer key and accepts no transactions."""
 
     code = "registry.not_sequencer"
-    status = 503
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,12 +44,10 @@ class ForkError(RegistryError):
     """The upstream's signed tree head disagrees with the chain this mirror validated."""
 
     code = "registry.fork_detected"
-    status = 502
 
 
 class UpstreamError(RegistryError):
     code = "registry.upstream_error"
-    status = 502
 
 
 @dataclass(frozen=True)

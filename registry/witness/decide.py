@@ -91,7 +91,6 @@ class WitnessError(RegistryError):
     """
 
     code = "registry.witness_error"
-    status = 500
 
     def __init__(
         self, detail: str, *, code: str | None = None, evidence: Evidence | None = None
@@ -102,21 +101,18 @@ class WitnessError(RegistryError):
 
 class WitnessBadRequest(WitnessError):
     code = "registry.witness_bad_request"
-    status = 400
 
 
 class WitnessUnknownLog(WitnessError):
     """The checkpoint's origin is not a log this witness is configured for (spec: 404)."""
 
     code = "registry.witness_unknown_log"
-    status = 404
 
 
 class WitnessForbidden(WitnessError):
     """No signature by a trusted log key, or one by a trusted key fails (spec: 403)."""
 
     code = "registry.witness_forbidden"
-    status = 403
 
 
 class WitnessConflict(WitnessError):
@@ -127,7 +123,6 @@ class WitnessConflict(WitnessError):
     """
 
     code = "registry.witness_conflict"
-    status = 409
 
     def __init__(self, size: int, detail: str = "", *, evidence: Evidence | None = None) -> None:
         super().__init__(detail or f"witness holds size {size}", evidence=evidence)
@@ -138,7 +133,6 @@ class WitnessBadProof(WitnessError):
     """The consistency from the stored checkpoint to the new one is not shown (spec: 422)."""
 
     code = "registry.witness_bad_proof"
-    status = 422
 
 
 class WitnessFork(WitnessBadProof):
@@ -151,7 +145,6 @@ class WitnessUnavailable(WitnessError):
     """Client side: the witness did not answer, or answered something unusable."""
 
     code = "registry.witness_unavailable"
-    status = 502
 
     def __init__(self, detail: str, *, http_status: int | None = None) -> None:
         super().__init__(detail)

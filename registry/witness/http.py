@@ -30,15 +30,20 @@ from registry.witness.decide import (
     AddCheckpointRequest,
     SignedCheckpoint,
     Witness,
+    WitnessBadProof,
+    WitnessBadRequest,
     WitnessConfig,
     WitnessConflict,
     WitnessError,
+    WitnessForbidden,
+    WitnessUnavailable,
+    WitnessUnknownLog,
     origin_hash,
     parse_add_checkpoint,
 )
 from registry.witness.store import WitnessStore, WitnessStoreError
 from ssiwallet.infra.clock import Clock, system_clock
-from ssiwallet.infra.web import MAX_BODY, error_middleware, json_response
+from ssiwallet.infra.web import MAX_BODY, StatusTable, error_middleware, json_response
 
 __all__ = [
     "CLOCK",
@@ -51,6 +56,12 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+STATUSES: StatusTable = {
+    WitnessError: 500, WitnessBadRequest: 400, WitnessUnknownLog: 404, WitnessForbidden: 403,
+    WitnessConflict: 409, WitnessBadProof: 422, WitnessUnavailable: 502, WitnessStoreError: 503,
+}
+"""The witness's HTTP status for each error class (anything else is 400)."""
 
 MAX_EVIDENCE_LIMIT = 1000
 
@@ -71,7 +82,7 @@ def create_witness_app(
         config: the witness key, the logs it follows and its database path.
         clock: POSIX seconds for cosignature timestamps (a parameter so tests can order them).
     """
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[error_middleware(STATUSES)], client_max_size=MAX_BODY)
     app[CONFIG] = config
     app[WITNESS] = config.witness()
     app[LOCK] = asyncio.Lock()

@@ -84,7 +84,6 @@ class WitnessStoreError(RegistryError):
     """The witness database failed or is not a witness database (the request is not cosigned)."""
 
     code = "registry.witness_store"
-    status = 503
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """What every registry HTTP service shares: JSON errors with stable codes, and body limits.
 
 A handler raises; :func:`error_middleware` turns a project error into
-``{"error": code, "detail": ...}`` with the error's ``status`` (400 when it has none), an
+``{"error": code, "detail": ...}`` with the status the service's table gives it, an
 aiohttp HTTP exception into the same shape with an ``http.*`` code, and anything else into
 an opaque 500 that is logged here and never shows a traceback to the client. Every error
 answer is logged in one line, and :func:`serve_forever` logs what a service serves and
@@ -24,8 +24,8 @@ from aiohttp.typedefs import Middleware
 from ssiwallet.core import strictjson
 from ssiwallet.errors import InputError, SsiError
 
-__all__ = ["MAX_BODY", "Handler", "error_middleware", "error_response", "form_body",
-           "json_body", "json_response", "protocol_error_middleware", "serve_forever"]
+__all__ = ["MAX_BODY", "Handler", "StatusTable", "error_middleware", "error_response",
+           "every", "form_body", "json_body", "json_response", "serve_forever", "status_for"]
 
 log = logging.getLogger(__name__)
 
@@ -83,26 +83,6 @@ async def json_body(request: web.Request) -> object:
     return strictjson.loads(body)
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Map every failure of a handler to a JSON error; never leak a traceback."""
-    try:
-        return _logged(request, await handler(request))
-    except SsiError as exc:
-        status = int(getattr(exc, "status", 400))
-        return _logged(request, error_response(exc.code, exc.detail, status), exc.code,
-                       exc.detail)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        code = _HTTP_CODES.get(exc.status, f"http.{exc.status}")
-        return _logged(request, error_response(code, exc.reason, exc.status), code,
-                       exc.reason)
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response("internal", "internal error", 500)
-
-
 def _logged(request: web.Request, response: web.StreamResponse, code: str = "",
             detail: str = "") -> web.StreamResponse:
     """Log an error answer (status 400 and up) in one line: method, path, status, why.
@@ -137,24 +117,38 @@ async def serve_forever(app: web.Application, host: str, port: int,
 
 OAuthHook = Callable[[web.Request, SsiError, dict[str, object], dict[str, str]], None]
 
+StatusTable = Mapping[str | type[SsiError], int]
+"""A service's HTTP statuses, at its edge: an error's exact ``code``, or an error class (the
+most specific class in the table wins); anything else is 400. Domain errors carry no status."""
+
+
+def status_for(exc: SsiError, statuses: StatusTable, default: int = 400) -> int:
+    """The status ``statuses`` gives ``exc`` (see :data:`StatusTable`)."""
+    if exc.code in statuses:
+        return statuses[exc.code]
+    for cls in type(exc).__mro__:
+        if cls in statuses:
+            return statuses[cls]
+    return default
+
 
 def _ascii(text: str) -> str:
     """OAuth error descriptions are limited to printable ASCII without ``"`` and ``\\``."""
     return "".join(c if 0x20 <= ord(c) <= 0x7E and c not in '"\\' else "?" for c in text)
 
 
-def protocol_error_middleware(oauth_paths: frozenset[str], *,
-                              oauth_error: Callable[[web.Request, SsiError], str] | None = None,
-                              status_of: Callable[[SsiError], int] | None = None,
-                              extend: OAuthHook | None = None) -> Middleware:
-    """An error middleware for a service with OAuth-style protocol endpoints.
+def error_middleware(statuses: StatusTable, *, oauth_paths: frozenset[str] = frozenset(),
+                     oauth_error: Callable[[web.Request, SsiError], str] | None = None,
+                     extend: OAuthHook | None = None) -> Middleware:
+    """The one error middleware of every service: failures become JSON, never a traceback.
 
-    On ``oauth_paths`` an error is ``{"error": <OAuth error>, "error_description": …,
-    "code": <Keten code>}`` (``oauth_error`` picks the OAuth string, default
-    ``invalid_request``); elsewhere it is the project's ``{"error": code, "detail": …}``.
-    ``status_of`` maps an error to its HTTP status (default: its ``status``, else 400);
-    ``extend`` may add members or headers (refused claims, ``WWW-Authenticate``). Error
-    answers are never cached; anything unexpected is an opaque, logged 500.
+    A project error answers ``{"error": code, "detail": …}`` with the status ``statuses``
+    gives it; on ``oauth_paths`` (OAuth-style protocol endpoints a wallet reads) it is
+    ``{"error": <OAuth error>, "error_description": …, "code": <Keten code>}`` instead
+    (``oauth_error`` picks the OAuth string, default ``invalid_request``). ``extend`` may add
+    members or headers (refused claims, ``WWW-Authenticate``). An aiohttp HTTP exception gets
+    the same shape with an ``http.*`` code. Error answers are never cached and are logged in
+    one line; anything unexpected is an opaque, logged 500.
     """
 
     @web.middleware
@@ -164,7 +158,6 @@ def protocol_error_middleware(oauth_paths: frozenset[str], *,
         try:
             return _logged(request, await handler(request))
         except SsiError as exc:
-            status = status_of(exc) if status_of else int(getattr(exc, "status", 400))
             body: dict[str, object]
             if oauth:
                 error = oauth_error(request, exc) if oauth_error else "invalid_request"
@@ -174,8 +167,8 @@ def protocol_error_middleware(oauth_paths: frozenset[str], *,
                 body = dict(exc.to_json())
             if extend is not None:
                 extend(request, exc, body, headers)
-            return _logged(request, web.json_response(body, status=status, headers=headers),
-                           exc.code, exc.detail)
+            answer = web.json_response(body, status=status_for(exc, statuses), headers=headers)
+            return _logged(request, answer, exc.code, exc.detail)
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise

@@ -42,7 +42,6 @@ class StorageError(RegistryError):
     """
 
     code = "registry.storage_error"
-    status = 503
 
 
 @dataclass(frozen=True, slots=True)

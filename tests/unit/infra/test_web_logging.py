@@ -12,7 +12,7 @@ from aiohttp import web
 from pytest_aiohttp import AiohttpClient
 
 from ssiwallet.errors import InputError
-from ssiwallet.infra.web import error_middleware, protocol_error_middleware, serve_forever
+from ssiwallet.infra.web import error_middleware, serve_forever
 
 
 async def _refuse(request: web.Request) -> web.Response:
@@ -41,8 +41,8 @@ def _app(middleware: object) -> web.Application:
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("middleware", [error_middleware,
-                                        protocol_error_middleware(frozenset({"/refuse"}))])
+@pytest.mark.parametrize("middleware", [error_middleware({}),
+                                        error_middleware({}, oauth_paths=frozenset({"/refuse"}))])
 async def test_every_error_answer_is_logged_in_one_line(
         aiohttp_client: AiohttpClient, caplog: pytest.LogCaptureFixture,
         middleware: object) -> None:
@@ -67,7 +67,7 @@ async def test_a_service_logs_what_it_serves_and_where(
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     caplog.set_level(logging.INFO, logger="ssiwallet.infra.web")
-    task = asyncio.create_task(serve_forever(_app(error_middleware), "127.0.0.1", port,
+    task = asyncio.create_task(serve_forever(_app(error_middleware({})), "127.0.0.1", port,
                                              {"witness": "w1.example"}))
     try:
         for _ in range(100):

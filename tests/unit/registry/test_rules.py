@@ -20,8 +20,10 @@ from registry.ledger.didketen import KetenDid, commitment, did_from_inception, m
 from registry.ledger.rules import MAX_CLOCK_SKEW
 from registry.ledger.state import State
 from registry.ledger.tx import parse_tx, sign_tx, unsigned_tx
+from registry.node.http import STATUSES
 from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.errors import SsiError
+from ssiwallet.infra.web import status_for
 
 T = 1_790_000_000
 C = "registry.keten.example/test"
@@ -78,7 +80,7 @@ class World:
         assert pending is None
         assert [r.tx.data for r in rejected] == [parse_tx(data).data]
         error = rejected[0].error
-        assert (error.code, getattr(error, "status", None)) == (code, status), error.detail
+        assert (error.code, status_for(error, STATUSES)) == (code, status), error.detail
         assert self.snapshot() == before
         return error
 

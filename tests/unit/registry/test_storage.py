@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from registry.errors import RegistryError
+from registry.node.http import STATUSES
 from registry.node.storage import (
     SCHEMA_VERSION,
     MemoryStorage,
@@ -27,6 +28,7 @@ from registry.node.storage import (
     StoredBlock,
     StoredTx,
 )
+from ssiwallet.infra.web import status_for
 
 
 def tx_data(index: int, size: int = 0) -> bytes:
@@ -151,7 +153,7 @@ def test_chain_rules_enforced(store: Storage, mutate: object) -> None:
     with pytest.raises(StorageError) as err:
         store.append_block(mutate(block), txs, "bad\n")
     assert err.value.code == "registry.storage_conflict"
-    assert isinstance(err.value, RegistryError) and err.value.status == 503
+    assert isinstance(err.value, RegistryError) and status_for(err.value, STATUSES) == 503
     assert snapshot(store) == before
     store.append_block(block, txs, "good\n")  # the correct block still goes in
     assert store.height() == 2 and store.tx_count() == 5

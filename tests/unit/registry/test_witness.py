@@ -33,7 +33,10 @@ from registry.witness.decide import (
     origin_hash,
     parse_add_checkpoint,
 )
+from registry.witness.http import STATUSES as WITNESS_STATUSES
 from ssiwallet.core.keys import Ed25519PrivateKey
+from ssiwallet.errors import SsiError
+from ssiwallet.infra.web import status_for
 from tests.support.paths import SPECS
 
 # c2sp.org/tlog-witness, add-checkpoint "Example request body" (unindented).
@@ -53,6 +56,11 @@ SPEC_REQUEST = (
     "— example.com/behind-the-sofa opLqBQsREYCgu6xQkYQwJr9fo45a62DN9EdmHXnZdXNqlcVGlCum2Wks+49/V"
     "6267UEjw6QUXTS5Rovnzv++qbSzm9Q=\n"
 )
+
+
+def _status(exc: SsiError) -> int:
+    """What the witness service answers for ``exc``."""
+    return status_for(exc, WITNESS_STATUSES)
 
 
 def key(n: int) -> Ed25519PrivateKey:
@@ -112,7 +120,7 @@ def test_spec_example_origin_is_unknown_to_our_witness() -> None:
     request = parse_add_checkpoint(SPEC_REQUEST.encode())
     with pytest.raises(WitnessUnknownLog) as exc:
         make_witness().open_checkpoint(request)
-    assert (exc.value.code, exc.value.status) == ("registry.witness_unknown_log", 404)
+    assert (exc.value.code, _status(exc.value)) == ("registry.witness_unknown_log", 404)
 
 
 PROOF_LINE = base64.b64encode(bytes(32)).decode()
@@ -150,7 +158,7 @@ def test_malformed_bodies_are_bad_requests(body: bytes) -> None:
     witness = make_witness()
     with pytest.raises(WitnessBadRequest) as exc:
         witness.open_checkpoint(parse_add_checkpoint(body))
-    assert (exc.value.code, exc.value.status) == ("registry.witness_bad_request", 400)
+    assert (exc.value.code, _status(exc.value)) == ("registry.witness_bad_request", 400)
 
 
 def test_sixty_three_proof_lines_are_allowed() -> None:
@@ -241,7 +249,7 @@ def test_stale_old_size_is_a_conflict_carrying_the_stored_size(old: int) -> None
     proof = consistency_proof(LEAVES, old, 12) if old else []
     with pytest.raises(WitnessConflict) as exc:
         submit(witness, state, old, note(12), proof)
-    assert (exc.value.code, exc.value.status, exc.value.size) == (
+    assert (exc.value.code, _status(exc.value), exc.value.size) == (
         "registry.witness_conflict", 409, 5)
     assert exc.value.evidence is None  # 12 may well extend 5: nothing proven
 
@@ -264,7 +272,7 @@ def test_bad_consistency_proof_is_unprocessable() -> None:
     proof[0] = bytes(32)
     with pytest.raises(WitnessBadProof) as exc:
         submit(witness, state, 5, note(12), proof)
-    assert (exc.value.code, exc.value.status) == ("registry.witness_bad_proof", 422)
+    assert (exc.value.code, _status(exc.value)) == ("registry.witness_bad_proof", 422)
 
 
 @pytest.mark.parametrize("cut", [1, -1])
@@ -304,7 +312,7 @@ def test_unknown_origin_is_not_found() -> None:
 def test_checkpoint_signed_only_by_an_unknown_key_is_forbidden() -> None:
     with pytest.raises(WitnessForbidden) as exc:
         submit(make_witness(), None, 0, note(5, signers=[ROGUE]))
-    assert (exc.value.code, exc.value.status) == ("registry.witness_forbidden", 403)
+    assert (exc.value.code, _status(exc.value)) == ("registry.witness_forbidden", 403)
 
 
 def test_checkpoint_with_a_failing_log_signature_is_forbidden() -> None:
@@ -329,7 +337,7 @@ def test_same_size_other_root_is_a_fork_and_keeps_both_notes() -> None:
     forked = note(12, FORK)
     with pytest.raises(WitnessFork) as exc:
         submit(witness, state, 12, forked)
-    assert (exc.value.code, exc.value.status) == ("registry.witness_fork", 422)
+    assert (exc.value.code, _status(exc.value)) == ("registry.witness_fork", 422)
     evidence = exc.value.evidence
     assert evidence is not None and evidence.kind == "fork" and evidence.origin == ORIGIN
     assert evidence.stored_note == state.note and evidence.submitted_note == forked
