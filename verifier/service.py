@@ -19,6 +19,7 @@ Decisions:
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from typing import Any
 
 from registry.author import ControllerFile
 from registry.client.client import ClientError, RegistryClient
+from registry.client.wait import cosigned_checkpoint
 from ssiwallet.core.claimpath import leaves
 from ssiwallet.core.oid4vp import build_request_object, build_request_uri, client_id_for
 from ssiwallet.core.receipt import (
@@ -44,6 +46,8 @@ from verifier.model import RegistryFacts
 from verifier.pipeline import Verdict, verify_presentation
 from verifier.presets import check_presets
 from verifier.sessions import Session, Sessions
+
+log = logging.getLogger(__name__)
 
 __all__ = ["REQUEST_LIFETIME", "SessionError", "VerifierContext"]
 
@@ -100,18 +104,23 @@ class VerifierContext:
                                 code="verifier.not_registered")
         check_presets(self.config.presets, registration)
         self.registration = registration
-        await self.follow_checkpoint()
+        await self.follow_checkpoint(wait=True)
         return registration
 
-    async def follow_checkpoint(self) -> None:
+    async def follow_checkpoint(self, *, wait: bool = False) -> None:
         """Fetch the registry's checkpoint: witness quorum, and consistent with the last one.
 
-        Called at start (a registry whose checkpoint does not verify stops ``serve``) and
-        every :data:`CHECKPOINT_SECONDS` by the app, so that a fork or a rollback of the
-        registry is noticed (``/health`` reports it) rather than silently followed.
+        Called at start (a registry whose checkpoint does not verify stops ``serve``; one
+        whose newest checkpoint is not cosigned yet, right after the registration, is waited
+        for, bounded and logged) and every :data:`CHECKPOINT_SECONDS` by the app, so that a
+        fork or a rollback of the registry is noticed (``/health`` reports it) rather than
+        silently followed.
         """
         try:
-            await self.client.checkpoint()
+            if wait:
+                await cosigned_checkpoint(self.client, notice=log.info)
+            else:
+                await self.client.checkpoint()
             self.checkpoint_error = None
         except ClientError as exc:
             self.checkpoint_error = f"{exc.code}: {exc.detail}"
