@@ -24,49 +24,30 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
 from registry import cli_gov
 from registry.author import Controller, genesis_block, save_controller
+from registry.author.keyfile import save_seed
 from registry.errors import RegistryError
 from registry.ledger.block import BlockError
 from registry.ledger.chain import Chain
-from registry.node.app import ServiceOptions, build_app
-from registry.node.http import NodeSettings
-from registry.node.node import Node, replay, store_block
+from registry.node.app import NodeConfig, create_app
+from registry.node.http import NODE
+from registry.node.node import replay, store_block
 from registry.node.storage import SqliteStorage
-from registry.node.sync import bootstrap_mirror, get_upstream, parse_blocks_page
+from registry.node.sync import get_upstream, parse_blocks_page
 from registry.tlog.checkpoint import Checkpoint
 from registry.tlog.note import NoteVerifier, open_note
 from registry.witness.decide import WitnessConfig
 from registry.witness.http import create_witness_app
 from registry.witness.store import load_or_create_witness_key
-from ssiwallet.core.b64 import b64u_decode, b64u_encode
 from ssiwallet.core.keys import Ed25519PrivateKey
-from ssiwallet.errors import SsiError
 from ssiwallet.infra.cli import run_command
 from ssiwallet.infra.clock import system_clock
-from ssiwallet.infra.files import create_exclusive
 from ssiwallet.infra.http import Http
 from ssiwallet.infra.web import serve_forever
 
 __all__ = ["main"]
 
-
-
-def save_seed(key: Ed25519PrivateKey, path: Path) -> None:
-    if not create_exclusive(path, b64u_encode(key.seed) + "\n", secret=True):
-        raise FileExistsError(path)
-
-
-def load_seed(path: Path) -> Ed25519PrivateKey:
-    try:
-        return Ed25519PrivateKey(b64u_decode(path.read_text().strip()))
-    except OSError as exc:
-        raise RegistryError(f"cannot read {path}: {exc.strerror}",
-                            code="registry.bad_key_file") from None
-    except SsiError as exc:
-        raise RegistryError(f"{path}: {exc.detail}", code="registry.bad_key_file") from None
 
 
 def _slug(name: str) -> str:
@@ -111,34 +92,17 @@ def _pairs(values: Sequence[str] | None) -> dict[str, str]:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    storage = SqliteStorage(args.db)
-    try:
-        node = Node.open(storage, load_seed(args.key))
-    except BaseException:
-        storage.close()
-        raise
-    app = build_app(node, ServiceOptions(witnesses=_pairs(args.witness),
-                                         cosign_interval=args.cosign_interval,
-                                         settings=NodeSettings(public_url=args.public_url)))
-    asyncio.run(serve_forever(app, args.host, args.port, {"serving": node.chain.state.chain,
-                                                   "height": node.chain.head.height}))
+    config = NodeConfig(db=args.db, key=args.key, witnesses=_pairs(args.witness),
+                        cosign_interval=args.cosign_interval, public_url=args.public_url)
+    asyncio.run(serve_forever(create_app(config), args.host, args.port, lambda app: {
+        "serving": app[NODE].chain.state.chain, "height": app[NODE].chain.head.height}))
 
 
 def cmd_follow(args: argparse.Namespace) -> None:
-    async def run() -> None:
-        storage = SqliteStorage(args.db)
-        async with aiohttp.ClientSession() as session:
-            try:
-                node = await bootstrap_mirror(storage, args.url.rstrip("/"), args.genesis,
-                                              session)
-            except BaseException:
-                storage.close()
-                raise
-        app = build_app(node, ServiceOptions(upstream=args.url, follow_interval=args.interval))
-        await serve_forever(app, args.host, args.port, {"mirroring": args.url,
-                                                 "height": node.chain.head.height})
-
-    asyncio.run(run())
+    config = NodeConfig(db=args.db, upstream=args.url, genesis=args.genesis,
+                        follow_interval=args.interval)
+    asyncio.run(serve_forever(create_app(config), args.host, args.port, lambda app: {
+        "mirroring": args.url, "height": app[NODE].chain.head.height}))
 
 
 def cmd_witness(args: argparse.Namespace) -> None:

@@ -6,10 +6,12 @@ from pathlib import Path
 
 from registry.author.controller import Controller, KeyFileError
 from ssiwallet.core import strictjson
+from ssiwallet.core.b64 import b64u_decode, b64u_encode
+from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.errors import SsiError
-from ssiwallet.infra.files import write_atomic
+from ssiwallet.infra.files import create_exclusive, write_atomic
 
-__all__ = ["ControllerFile", "load_controller", "save_controller"]
+__all__ = ["ControllerFile", "load_controller", "load_seed", "save_controller", "save_seed"]
 
 
 def save_controller(controller: Controller, path: Path) -> None:
@@ -60,3 +62,23 @@ class ControllerFile:
         if changed:
             self._controller = self._load()
         return self._controller
+
+
+def save_seed(key: Ed25519PrivateKey, path: Path) -> None:
+    """Write a bare signing key (the sequencer's) as a new file, readable by its owner only.
+
+    Raises:
+        FileExistsError: a key file is already there (it is never overwritten).
+    """
+    if not create_exclusive(path, b64u_encode(key.seed) + "\n", secret=True):
+        raise FileExistsError(path)
+
+
+def load_seed(path: Path) -> Ed25519PrivateKey:
+    """Read a key written by :func:`save_seed`."""
+    try:
+        return Ed25519PrivateKey(b64u_decode(path.read_text().strip()))
+    except OSError as exc:
+        raise KeyFileError(f"cannot read {path}: {exc.strerror}") from None
+    except SsiError as exc:
+        raise KeyFileError(f"{path}: {exc.detail}") from None

@@ -33,7 +33,7 @@ from ssiwallet.infra.web import (
     status_for,
 )
 
-__all__ = ["NODE", "STATUSES", "NodeSettings", "create_node_app"]
+__all__ = ["NODE", "STATUSES", "NodeSettings", "add_routes", "create_node_app", "node_application"]
 
 MAX_PAGE = 100
 _DIGITS = re.compile(r"[0-9]{1,19}")
@@ -274,23 +274,35 @@ async def halted_middleware(request: web.Request, handler: Handler) -> web.Strea
     return await handler(request)
 
 
-def create_node_app(node: Node, settings: NodeSettings | None = None) -> web.Application:
-    """The node's aiohttp application (the caller runs the sequencer task)."""
+def add_routes(router: web.UrlDispatcher) -> None:
+    """The node's API (see the module docstring)."""
+    router.add_get("/health", health)
+    router.add_get("/genesis", genesis)
+    router.add_post("/txs", post_tx)
+    router.add_get("/txs/{id}", get_tx)
+    router.add_get("/blocks", get_blocks)
+    router.add_get("/checkpoint", get_checkpoint)
+    router.add_get("/proofs/inclusion", inclusion)
+    router.add_get("/proofs/consistency", consistency)
+    router.add_get("/1.0/identifiers/{did}", identifiers)
+    router.add_get("/accreditations", accreditations)
+    router.add_get("/verifiers/{did}", verifiers)
+    router.add_get("/schemas/{vct:.+}", schemas)
+    router.add_get("/status/{list_id}", status_list)
+
+
+def node_application(settings: NodeSettings | None = None) -> web.Application:
+    """The node's application without its node: whoever opens the node sets ``app[NODE]``."""
     app = web.Application(middlewares=[error_middleware(STATUSES), halted_middleware],
                           client_max_size=MAX_BODY)
-    app[NODE] = node
     app[SETTINGS] = settings or NodeSettings()
-    app.router.add_get("/health", health)
-    app.router.add_get("/genesis", genesis)
-    app.router.add_post("/txs", post_tx)
-    app.router.add_get("/txs/{id}", get_tx)
-    app.router.add_get("/blocks", get_blocks)
-    app.router.add_get("/checkpoint", get_checkpoint)
-    app.router.add_get("/proofs/inclusion", inclusion)
-    app.router.add_get("/proofs/consistency", consistency)
-    app.router.add_get("/1.0/identifiers/{did}", identifiers)
-    app.router.add_get("/accreditations", accreditations)
-    app.router.add_get("/verifiers/{did}", verifiers)
-    app.router.add_get("/schemas/{vct:.+}", schemas)
-    app.router.add_get("/status/{list_id}", status_list)
+    add_routes(app.router)
+    return app
+
+
+def create_node_app(node: Node, settings: NodeSettings | None = None) -> web.Application:
+    """The application around a node the caller opened (tests, benchmarks; services use
+    :func:`registry.node.app.create_app`, which opens and closes its own)."""
+    app = node_application(settings)
+    app[NODE] = node
     return app

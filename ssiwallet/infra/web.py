@@ -97,14 +97,19 @@ def _logged(request: web.Request, response: web.StreamResponse, code: str = "",
     return response
 
 
-async def serve_forever(app: web.Application, host: str, port: int,
-                        banner: Mapping[str, object]) -> None:
+Banner = Mapping[str, object] | Callable[[web.Application], Mapping[str, object]]
+
+
+async def serve_forever(app: web.Application, host: str, port: int, banner: Banner) -> None:
     """Serve ``app`` and print a JSON banner with its ``url`` on stdout once it listens
-    (scripts and tests wait for that line rather than for a port to open)."""
+    (scripts and tests wait for that line rather than for a port to open). A callable banner
+    is asked once the app has started, for what only its resources know (a node's height)."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
+    if callable(banner):
+        banner = banner(app)
     url = f"http://{host}:{port}"
     log.info("listening on %s: %s", url, ", ".join(f"{k} {v}" for k, v in banner.items()))
     print(json.dumps({**banner, "url": url}, indent=2, ensure_ascii=False))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from registry.cli import load_seed
+from registry.author.keyfile import load_seed
 from registry.node.app import build_app
 from registry.node.node import Node
 from registry.node.storage import SqliteStorage
