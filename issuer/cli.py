@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,7 +39,7 @@ from ssiwallet.errors import SsiError
 from ssiwallet.infra.cli import Command, run_command, value_arg
 from ssiwallet.infra.clock import system_clock
 from ssiwallet.infra.files import create_exclusive, write_atomic
-from ssiwallet.infra.web import serve_forever
+from ssiwallet.infra.web import serve
 
 __all__ = ["main"]
 
@@ -87,10 +86,9 @@ def cmd_init(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_serve(args: argparse.Namespace) -> None:
     config = load_config(args.config)
     did = load_controller(config.key_file).did  # a bad key file fails here, before serving
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     banner = {"issuer": config.public_url, "did": str(did),
               "profile": config.profile.name, "desk": f"{config.public_url}/desk"}
-    asyncio.run(serve_forever(create_app(config), config.host, config.port, banner))
+    serve(create_app(config), config.host, config.port, banner)
 
 
 def cmd_rotate_key(args: argparse.Namespace) -> dict[str, Any]:

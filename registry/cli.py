@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,7 +43,7 @@ from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.infra.cli import run_command
 from ssiwallet.infra.clock import system_clock
 from ssiwallet.infra.http import Http
-from ssiwallet.infra.web import serve_forever
+from ssiwallet.infra.web import log_to_stderr, serve
 
 __all__ = ["main"]
 
@@ -94,15 +93,15 @@ def _pairs(values: Sequence[str] | None) -> dict[str, str]:
 def cmd_serve(args: argparse.Namespace) -> None:
     config = NodeConfig(db=args.db, key=args.key, witnesses=_pairs(args.witness),
                         cosign_interval=args.cosign_interval, public_url=args.public_url)
-    asyncio.run(serve_forever(create_app(config), args.host, args.port, lambda app: {
-        "serving": app[NODE].chain.state.chain, "height": app[NODE].chain.head.height}))
+    serve(create_app(config), args.host, args.port, lambda app: {
+        "serving": app[NODE].chain.state.chain, "height": app[NODE].chain.head.height})
 
 
 def cmd_follow(args: argparse.Namespace) -> None:
     config = NodeConfig(db=args.db, upstream=args.url, genesis=args.genesis,
                         follow_interval=args.interval)
-    asyncio.run(serve_forever(create_app(config), args.host, args.port, lambda app: {
-        "mirroring": args.url, "height": app[NODE].chain.head.height}))
+    serve(create_app(config), args.host, args.port, lambda app: {
+        "mirroring": args.url, "height": app[NODE].chain.head.height})
 
 
 def cmd_witness(args: argparse.Namespace) -> None:
@@ -111,8 +110,7 @@ def cmd_witness(args: argparse.Namespace) -> None:
     for vkey in args.log:
         logs.setdefault(vkey.split("+", 1)[0], []).append(vkey)
     app = create_witness_app(WitnessConfig(signer, logs, args.db))
-    asyncio.run(serve_forever(app, args.host, args.port, {"witness": args.name,
-                                                   "vkey": signer.verifier.vkey()}))
+    serve(app, args.host, args.port, {"witness": args.name, "vkey": signer.verifier.vkey()})
 
 
 def cmd_witness_key(args: argparse.Namespace) -> dict[str, Any]:
@@ -214,10 +212,7 @@ _SERVICES = frozenset({"serve", "follow", "witness"})
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    service = args.command in _SERVICES
-    logging.basicConfig(level=logging.INFO if service else logging.WARNING,
-                        format=("%(asctime)s " if service else "")
-                        + "%(levelname)s %(name)s: %(message)s")
+    log_to_stderr(service=args.command in _SERVICES)
     handler = _COMMANDS.get(args.command) or cli_gov.COMMANDS[args.command]
     return run_command(handler, args)
 

@@ -25,7 +25,8 @@ from ssiwallet.core import strictjson
 from ssiwallet.errors import InputError, SsiError
 
 __all__ = ["MAX_BODY", "Handler", "StatusTable", "error_middleware", "error_response",
-           "every", "form_body", "json_body", "json_response", "serve_forever", "status_for"]
+           "every", "form_body", "json_body", "json_response", "log_to_stderr", "serve",
+           "serve_forever", "status_for"]
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,20 @@ async def serve_forever(app: web.Application, host: str, port: int, banner: Bann
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
+
+
+def log_to_stderr(*, service: bool) -> None:
+    """How every command logs: a service at INFO with times (its start and every failed
+    request, see :func:`serve_forever`), any other command only its warnings."""
+    logging.basicConfig(level=logging.INFO if service else logging.WARNING,
+                        format=("%(asctime)s " if service else "")
+                        + "%(levelname)s %(name)s: %(message)s")
+
+
+def serve(app: web.Application, host: str, port: int, banner: Banner) -> None:
+    """Run a service until it is stopped: logging set up, then :func:`serve_forever`."""
+    log_to_stderr(service=True)
+    asyncio.run(serve_forever(app, host, port, banner))
 
 
 OAuthHook = Callable[[web.Request, SsiError, dict[str, object], dict[str, str]], None]
