@@ -21,7 +21,6 @@ Issuer keys are found first, then handed to the pure, synchronous ``verify_vc``:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -43,7 +42,6 @@ from registry.client.types import (
     _untrusted,
 )
 from registry.ledger.didketen import KetenDid, public_key_from_multikey, split_kid
-from registry.ledger.tx import LIST_ID_REGEX
 from ssiwallet.core import strictjson
 from ssiwallet.core.keys import Ed25519PublicKey
 from ssiwallet.core.statuslist import (
@@ -53,8 +51,9 @@ from ssiwallet.core.statuslist import (
     status_of,
     verify_status_list_token,
 )
+from ssiwallet.core.values import StatusListId
 from ssiwallet.core.vc import DAY, IssuerKeyRef
-from ssiwallet.errors import SsiError
+from ssiwallet.errors import BadValueError, SsiError
 
 __all__ = [
     "MAX_RESPONSE", "CheckpointStore", "ClientError",
@@ -64,7 +63,6 @@ __all__ = [
 ]
 
 _CACHE_ENTRIES = 1024
-_LIST_ID = re.compile(LIST_ID_REGEX)
 
 
 class RegistryClient(TrustedTransport):
@@ -282,14 +280,16 @@ class RegistryClient(TrustedTransport):
 
     # ------------------------------------------------------------------ status lists
 
-    def _status_list_id(self, uri: object) -> str:
+    def _status_list_id(self, uri: object) -> StatusListId:
         """The list id if ``uri`` is exactly ``<base_url>/status/<list id>``; never others."""
         prefix = self.base_url + "/status/"
-        if not isinstance(uri, str) or not uri.startswith(prefix) or not _LIST_ID.fullmatch(
-                uri[len(prefix):]):
-            raise ClientError(f"status list {str(uri)[:100]!r} is not on {self.base_url}",
-                              code="registry.status_uri_refused")
-        return uri[len(prefix):]
+        try:
+            if isinstance(uri, str) and uri.startswith(prefix):
+                return StatusListId(uri[len(prefix):])
+        except BadValueError:
+            pass
+        raise ClientError(f"status list {str(uri)[:100]!r} is not on {self.base_url}",
+                          code="registry.status_uri_refused")
 
     async def status(self, uri: str, *, max_age: int | None = None) -> StatusListToken:
         """The verified status list token at ``uri``, cached until ``ttl`` (never past ``exp``).

@@ -18,12 +18,14 @@ from registry.ledger.block import BlockError
 from registry.ledger.didketen import DidUrlError, KetenDid, multikey
 from registry.ledger.resolve import DidNotFoundError, parse_version_time, resolution_error, resolve
 from registry.ledger.rules import TxConflictError, TxForbiddenError, TxRejectedError
-from registry.ledger.tx import LIST_ID_REGEX, parse_tx
+from registry.ledger.tx import parse_tx
 from registry.node.node import Node, NodeHaltedError, NotSequencerError
 from registry.node.storage import StorageError
 from registry.node.sync import ForkError, UpstreamError
 from ssiwallet.core import strictjson
 from ssiwallet.core.statuslist import StatusList, create_status_list_token
+from ssiwallet.core.values import StatusListId
+from ssiwallet.errors import BadValueError
 from ssiwallet.infra.web import (
     MAX_BODY,
     Handler,
@@ -37,7 +39,6 @@ __all__ = ["NODE", "STATUSES", "NodeSettings", "add_routes", "create_node_app", 
 
 MAX_PAGE = 100
 _DIGITS = re.compile(r"[0-9]{1,19}")
-_LIST_ID = re.compile(LIST_ID_REGEX)
 
 
 @dataclass(frozen=True)
@@ -242,9 +243,10 @@ async def schemas(request: web.Request) -> web.Response:
 async def status_list(request: web.Request) -> web.Response:
     """The list as a Token Status List JWT signed by the node as Status Issuer."""
     node, settings = request.app[NODE], request.app[SETTINGS]
-    list_id = request.match_info["list_id"]
-    if not _LIST_ID.fullmatch(list_id):
-        raise DidUrlError("not a status list id", code="registry.bad_parameter")
+    try:
+        list_id = StatusListId(request.match_info["list_id"])
+    except BadValueError:
+        raise DidUrlError("not a status list id", code="registry.bad_parameter") from None
     record = node.chain.state.status_lists.get(list_id)
     if record is None:
         raise NotFoundError(f"no status list {list_id}")
