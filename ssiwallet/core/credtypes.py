@@ -48,7 +48,10 @@ from ssiwallet.errors import CredentialTypeError
 LANGUAGES: tuple[str, ...] = ("nl", "en")
 FALLBACK_LANGUAGE = "en"
 
-Path = tuple[str, ...]
+SchemaPath = tuple[str, ...]
+"""Where JSON Schema puts something in a claims object: member names only, ``()`` for the
+whole object (a problem or a label, not a request: requests use
+:class:`~ssiwallet.core.claimpath.ClaimPath`)."""
 
 _VCT = re.compile(r"urn:keten:vct:[a-z][a-z0-9-]*:[1-9][0-9]*")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -108,9 +111,9 @@ _TYPE_WORDS = {
 }
 
 
-def _messages(error: ValidationError) -> Iterator[tuple[Path, str]]:
+def _messages(error: ValidationError) -> Iterator[tuple[SchemaPath, str]]:
     """Turn one jsonschema error into (claim path, message) pairs, without claim values."""
-    where: Path = tuple(str(part) for part in error.absolute_path)
+    where: SchemaPath = tuple(str(part) for part in error.absolute_path)
     keyword, rule, schema = error.validator, error.validator_value, error.schema
     instance = error.instance
     if keyword == "required" and isinstance(instance, Mapping):
@@ -145,7 +148,8 @@ def _messages(error: ValidationError) -> Iterator[tuple[Path, str]]:
         yield where, f"breaks the {keyword!r} rule"
 
 
-def _walk(schema: Mapping[str, Any], prefix: Path = ()) -> Iterator[tuple[Path, Mapping[str, Any]]]:
+def _walk(schema: Mapping[str, Any], prefix: SchemaPath = ()
+          ) -> Iterator[tuple[SchemaPath, Mapping[str, Any]]]:
     for name, sub in schema.get("properties", {}).items():
         yield (*prefix, name), sub
         if sub.get("type") == "object":
@@ -182,7 +186,7 @@ class CredentialType:
     name: Mapping[str, str] = field(compare=False)
     description: Mapping[str, str] = field(compare=False)
     schema: Mapping[str, Any] = field(compare=False, repr=False)
-    claim_labels: Mapping[Path, Mapping[str, str]] = field(compare=False, repr=False)
+    claim_labels: Mapping[SchemaPath, Mapping[str, str]] = field(compare=False, repr=False)
     _validator: Draft202012Validator = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -217,7 +221,7 @@ class CredentialType:
             InvalidClaimsError: ``credtype.invalid_claims``, with ``problems`` sorted by path.
         """
         instance: Any = dict(claims) if isinstance(claims, Mapping) else claims
-        found: set[tuple[Path, str]] = set()
+        found: set[tuple[SchemaPath, str]] = set()
         for error in self._validator.iter_errors(instance):
             found.update(_messages(error))
         if as_of is not None and isinstance(instance, dict):
@@ -227,10 +231,10 @@ class CredentialType:
             raise InvalidClaimsError(self.vct, problems)
 
     def _consistency(
-        self, claims: Mapping[str, Any], as_of: date, broken: set[Path]
-    ) -> Iterator[tuple[Path, str]]:
+        self, claims: Mapping[str, Any], as_of: date, broken: set[SchemaPath]
+    ) -> Iterator[tuple[SchemaPath, str]]:
         """Checks that need the issuance date; claims already refused are not re-judged."""
-        dates: dict[Path, date] = {}
+        dates: dict[SchemaPath, date] = {}
         for path, sub in _walk(self.schema):
             value: Any = claims
             for part in path:
@@ -286,7 +290,7 @@ class CredentialType:
             )
         return _pick(labels, lang)
 
-    def selectively_disclosable(self) -> tuple[Path, ...]:
+    def selectively_disclosable(self) -> tuple[SchemaPath, ...]:
         """Claim paths the issuer must make selectively disclosable, parents before children.
 
         All subject claims are; nested objects (``address``) recursively, so that the object
@@ -294,11 +298,11 @@ class CredentialType:
         """
         return tuple(path for path, _ in _walk(self.schema))
 
-    def required_paths(self) -> frozenset[Path]:
+    def required_paths(self) -> frozenset[SchemaPath]:
         """Claim paths present in every valid credential of this type."""
-        out: set[Path] = set()
+        out: set[SchemaPath] = set()
 
-        def visit(schema: Mapping[str, Any], prefix: Path) -> None:
+        def visit(schema: Mapping[str, Any], prefix: SchemaPath) -> None:
             for name in schema.get("required", ()):
                 out.add((*prefix, name))
                 visit(schema["properties"][name], (*prefix, name))
