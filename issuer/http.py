@@ -24,12 +24,7 @@ from issuer.errors import (
     RegistryRefusedError,
 )
 from issuer.metadata import authorization_server_metadata, credential_issuer_metadata
-from registry.client import (
-    ClientError,
-    KeyNotValidError,
-    NotAccreditedError,
-    RegistryUnavailableError,
-)
+from registry.client.types import RELAYED_STATUSES
 from ssiwallet.core.credtypes import InvalidClaimsError
 from ssiwallet.errors import CredentialTypeError, InputError, SsiError
 from ssiwallet.infra.web import (
@@ -51,8 +46,7 @@ _NO_STORE = {"Cache-Control": "no-store"}
 STATUSES: StatusTable = {
     AccessError: 401, AdminAuthError: 401, NotFoundError: 404, ConflictError: 409,
     RegistryLinkError: 502, RegistryRefusedError: 400, CredentialTypeError: 422,
-    ClientError: 502, RegistryUnavailableError: 503, KeyNotValidError: 422,
-    NotAccreditedError: 422,
+    **RELAYED_STATUSES,
 }
 """The issuer's HTTP status for each error class (anything else is 400: the request's fault)."""
 

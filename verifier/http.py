@@ -20,12 +20,7 @@ import logging
 
 from aiohttp import web
 
-from registry.client import (
-    ClientError,
-    KeyNotValidError,
-    NotAccreditedError,
-    RegistryUnavailableError,
-)
+from registry.client.types import RELAYED_STATUSES
 from ssiwallet.infra.web import (
     StatusTable,
     form_body,
@@ -45,8 +40,7 @@ REQUEST_TYPE = "application/oauth-authz-req+jwt"
 
 
 STATUSES: StatusTable = {
-    SessionError: 404, ClientError: 502, RegistryUnavailableError: 503, KeyNotValidError: 422,
-    NotAccreditedError: 422,
+    SessionError: 404, **RELAYED_STATUSES,
 }
 """The verifier's HTTP status for each error class (anything else is 400)."""
 

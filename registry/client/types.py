@@ -22,8 +22,8 @@ from ssiwallet.infra.files import write_atomic
 
 __all__ = [
     "CheckpointStore", "ClientError", "FileCheckpointStore", "Genesis", "KeyNotValidError",
-    "NotAccreditedError", "RegistryUnavailableError", "RemoteError", "Resolution",
-    "TrustPolicy", "UntrustedResponseError",
+    "NotAccreditedError", "RELAYED_STATUSES", "RegistryUnavailableError", "RemoteError",
+    "Resolution", "TrustPolicy", "UntrustedResponseError",
 ]
 
 _CODE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+){1,3}")
@@ -147,3 +147,12 @@ def _remote_error(status: int, body: bytes) -> RemoteError:
                 obj["error"]):
             code, detail = obj["error"], str(obj.get("detail", ""))[:500]
     return RemoteError(detail, code=code, http_status=status)
+
+
+RELAYED_STATUSES: dict[str | type[SsiError], int] = {
+    ClientError: 502, RegistryUnavailableError: 503, KeyNotValidError: 422,
+    NotAccreditedError: 422,
+}
+"""How a service that relays a registry client's refusal answers it (a row of its status
+table, :data:`ssiwallet.infra.web.StatusTable`): the registry failed (502, 503), or what it
+proved makes the request unacceptable (422)."""
