@@ -2,4 +2,4 @@
 ``did:keten`` and DID resolution. No I/O, no clock: ``now`` is a parameter.
 """
 
-__all__ = ["block", "chain", "didketen", "fields", "resolve", "rules", "state", "tx"]
+__all__ = ["block", "chain", "commitment", "didketen", "fields", "resolve", "rules", "state", "tx"]
