@@ -153,13 +153,14 @@ async def prepare(uri: str, *, candidates: Sequence[Candidate],
     over: list[str] = []
     for match in matches.values():
         cand = by_id[match.candidate_id]
-        sent = list(match.paths)
-        leaving[cand.id] = sent
-        staying[cand.id] = [p for p in leaves(cand.claims)
-                            if not any(p[:len(s)] == s for s in sent)]
+        sent = leaving.setdefault(cand.id, [])  # two queries may pick the same credential
+        sent.extend(p for p in match.paths if p not in sent)
         granted = allowed.get(cand.vct, [])
-        over.extend(f"{cand.vct}:{p.dotted()}" for p in sent
+        over.extend(f"{cand.vct}:{p.dotted()}" for p in match.paths
                     if not any(p[:len(g)] == g for g in granted))
+    for cid, sent in leaving.items():
+        staying[cid] = [p for p in leaves(by_id[cid].claims)
+                        if not any(p[:len(s)] == s for s in sent)]
     name = str((registration or {}).get("name", request.verifier))
     purpose = (registration or {}).get("purpose")
     return Plan(request, request.verifier, name,

@@ -498,9 +498,6 @@ async def test_a_decline_the_verifier_refuses_is_reported(
 
 
 
-@pytest.mark.xfail(strict=True, reason="prepare() keys leaving/staying by candidate id and "
-                   "overwrites them when two credential queries match the same credential: "
-                   "the plan then says a claim stays that send() discloses")
 async def test_the_plan_shows_every_claim_that_leaves_when_two_queries_share_a_credential(
         verifier: FakeVerifier, registry: FakeRegistry) -> None:
     verifier.dcql = {"credentials": [
