@@ -258,7 +258,7 @@ class VerifiedRecord:
         header: the block header that carries the root (leaf ``checkpoint.size - 1``).
         checkpoint: the checkpoint (origin, tree size, root) the header is proven in.
         cosigned: each trusted witness that cosigned it and its newest timestamp.
-        fresh_at: the quorum-th newest cosignature time (None with quorum 0 and none):
+        fresh_at: the quorum-th newest cosignature time (the newest one with quorum 0):
             the verifier knows the record was current at least until then.
     """
 
@@ -268,7 +268,7 @@ class VerifiedRecord:
     header: Mapping[str, Any]
     checkpoint: Checkpoint
     cosigned: Mapping[str, int]
-    fresh_at: int | None
+    fresh_at: int
 
     @property
     def present(self) -> bool:
@@ -311,7 +311,7 @@ def verify_bundle(bundle: Bundle | bytes | str | Mapping[str, Any], *, log_verif
         raise ProofError(f"the header is not the checkpoint's last leaf: {exc.detail}",
                          code="registry.header_not_in_log") from None
     verify_record(b.state_root, b.key, b.record, b.state_proof)
-    times = sorted(cosigned.values(), reverse=True)
-    need = max(quorum, 1)
+    # verify_checkpoint has checked that this cosignature exists and is fresh
+    fresh_at = sorted(cosigned.values(), reverse=True)[max(quorum, 1) - 1]
     return VerifiedRecord(b.key, b.record, b.state_root, b.header, checkpoint, cosigned,
-                          times[need - 1] if len(times) >= need else None)
+                          fresh_at)

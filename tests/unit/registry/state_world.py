@@ -9,6 +9,7 @@ with entries set and reset. Every block goes through :meth:`Chain.prepare` and
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,8 @@ from registry.author import Controller, genesis_block
 from registry.ledger.chain import Chain, Pending
 from registry.ledger.state import State
 from registry.ledger.tx import parse_tx
+from registry.tlog.statemap import StateKey, state_key
+from ssiwallet.core.b64 import b64u_decode, b64u_encode
 from ssiwallet.core.keys import Ed25519PrivateKey
 
 T = 1_790_000_000
@@ -107,3 +110,61 @@ def build_world(on_block: Callable[[State, Pending], None] | None = None) -> Wor
     w.block(w.sign(school, "did.deactivate", {"did": school.did}))
     w.update(gent, w.revocation, [2047, 2048], 1)
     return w
+
+
+def keys_of(w: World) -> dict[str, StateKey]:
+    """A key of each kind (two DIDs, two accreditations, two status lists)."""
+    g: Any = w
+    return {
+        "did": state_key("did", str(g.gent.did)),
+        "deactivated": state_key("did", str(g.school.did)),
+        "accreditation": state_key("accreditation", g.accreditation),
+        "revoked": state_key("accreditation", g.revoked),
+        "verifier": state_key("verifier", str(g.library.did)),
+        "schema": state_key("schema", VCT),
+        "chunk": state_key("status_chunk", g.revocation, 1),
+        "chunk2": state_key("status_chunk", g.suspension, 0),
+    }
+
+
+def tamper(kind: str, record: dict[str, Any]) -> list[dict[str, Any]]:
+    """Copies of ``record`` with one value changed each."""
+    out: list[dict[str, Any]] = []
+
+    def edit(change: Any) -> None:
+        r = copy.deepcopy(record)
+        change(r)
+        assert r != record
+        out.append(r)
+
+    if kind in ("did", "deactivated"):
+        edit(lambda r: r["keys"][0].update(validUntil=(r["keys"][0]["validUntil"] or 0) + 1))
+        edit(lambda r: r["keys"][0].update(validFrom=r["keys"][0]["validFrom"] - 1))
+        edit(lambda r: r["keys"][0].update(
+            compromisedSince=None if r["keys"][0]["compromisedSince"] else 1))
+        edit(lambda r: r["keys"][-1].update(multikey=r["keys"][-1]["multikey"][:-1] + "x"))
+        edit(lambda r: r["keys"].pop() if len(r["keys"]) > 1 else r["keys"].append({}))
+        edit(lambda r: r.update(deactivated=1 if r["deactivated"] is None else None))
+    elif kind in ("accreditation", "revoked"):
+        edit(lambda r: r["vcts"].__setitem__(0, r["vcts"][0] + "x"))
+        edit(lambda r: r.update(validUntil=None))
+        edit(lambda r: r.update(revokedSince=None if r["revokedSince"] else 5))
+        edit(lambda r: r.update(issuer=r["grantedBy"]))
+    elif kind == "verifier":
+        edit(lambda r: r["credentials"][0]["claims"].append(["naam"]))
+        edit(lambda r: r["credentials"][0]["claims"][1].__setitem__(1, "street"))
+        edit(lambda r: r["purpose"].update(en="Anything"))
+        edit(lambda r: r.update(revokedAt=1))
+    elif kind == "schema":
+        edit(lambda r: r["versions"][0]["schema"]["properties"]["score"].update(maximum=9.6))
+        edit(lambda r: r["versions"][1]["display"].update(nl="X"))
+        edit(lambda r: r["versions"].pop())
+    else:
+        data = bytearray(b64u_decode(record["data"]))
+        for byte, mask in ((0, 2), (0, 4), (len(data) - 1, 0x80)):
+            flipped = bytearray(data)
+            flipped[byte] ^= mask
+            edit(lambda r, f=bytes(flipped): r.update(data=b64u_encode(f)))
+        edit(lambda r: r.update(bits=r["bits"] * 2))
+    edit(lambda r: r.update(extra=True))
+    return out

@@ -4,8 +4,6 @@ root of a whole state, per-block updates, and record proofs that refuse one chan
 
 from __future__ import annotations
 
-import base64
-import copy
 import hashlib
 from typing import Any
 
@@ -29,28 +27,14 @@ from registry.ledger.commitment import (
 )
 from registry.ledger.state import State
 from registry.tlog.statemap import EMPTY, StateMap, state_key
-from ssiwallet.core.b64 import b64u_decode, b64u_encode
+from ssiwallet.core.b64 import b64u_decode
 from ssiwallet.core.statuslist import StatusList
-from tests.unit.registry.state_world import DIPLOMA, VCT, World, build_world
+from tests.unit.registry.state_world import DIPLOMA, VCT, World, build_world, keys_of, tamper
 
 
 @pytest.fixture(scope="module")
 def world() -> World:
     return build_world()
-
-
-def keys_of(w: World) -> dict[str, Any]:
-    g: Any = w
-    return {
-        "did": state_key("did", str(g.gent.did)),
-        "deactivated": state_key("did", str(g.school.did)),
-        "accreditation": state_key("accreditation", g.accreditation),
-        "revoked": state_key("accreditation", g.revoked),
-        "verifier": state_key("verifier", str(g.library.did)),
-        "schema": state_key("schema", VCT),
-        "chunk": state_key("status_chunk", g.revocation, 1),
-        "chunk2": state_key("status_chunk", g.suspension, 0),
-    }
 
 
 def bit(record: dict[str, Any], index: int) -> int:
@@ -205,49 +189,6 @@ def test_status_changes_touch_only_their_chunks_even_after_folding() -> None:
 # --- record proofs ------------------------------------------------------------------------
 
 
-def tamper(kind: str, record: dict[str, Any]) -> list[dict[str, Any]]:
-    """Copies of ``record`` with one value changed each."""
-    out: list[dict[str, Any]] = []
-
-    def edit(change: Any) -> None:
-        r = copy.deepcopy(record)
-        change(r)
-        assert r != record
-        out.append(r)
-
-    if kind in ("did", "deactivated"):
-        edit(lambda r: r["keys"][0].update(validUntil=(r["keys"][0]["validUntil"] or 0) + 1))
-        edit(lambda r: r["keys"][0].update(validFrom=r["keys"][0]["validFrom"] - 1))
-        edit(lambda r: r["keys"][0].update(
-            compromisedSince=None if r["keys"][0]["compromisedSince"] else 1))
-        edit(lambda r: r["keys"][-1].update(multikey=r["keys"][-1]["multikey"][:-1] + "x"))
-        edit(lambda r: r["keys"].pop() if len(r["keys"]) > 1 else r["keys"].append({}))
-        edit(lambda r: r.update(deactivated=1 if r["deactivated"] is None else None))
-    elif kind in ("accreditation", "revoked"):
-        edit(lambda r: r["vcts"].__setitem__(0, r["vcts"][0] + "x"))
-        edit(lambda r: r.update(validUntil=None))
-        edit(lambda r: r.update(revokedSince=None if r["revokedSince"] else 5))
-        edit(lambda r: r.update(issuer=r["grantedBy"]))
-    elif kind == "verifier":
-        edit(lambda r: r["credentials"][0]["claims"].append(["naam"]))
-        edit(lambda r: r["credentials"][0]["claims"][1].__setitem__(1, "street"))
-        edit(lambda r: r["purpose"].update(en="Anything"))
-        edit(lambda r: r.update(revokedAt=1))
-    elif kind == "schema":
-        edit(lambda r: r["versions"][0]["schema"]["properties"]["score"].update(maximum=9.6))
-        edit(lambda r: r["versions"][1]["display"].update(nl="X"))
-        edit(lambda r: r["versions"].pop())
-    else:
-        data = bytearray(b64u_decode(record["data"]))
-        for byte, mask in ((0, 2), (0, 4), (len(data) - 1, 0x80)):
-            flipped = bytearray(data)
-            flipped[byte] ^= mask
-            edit(lambda r, f=bytes(flipped): r.update(data=b64u_encode(f)))
-        edit(lambda r: r.update(bits=r["bits"] * 2))
-    edit(lambda r: r.update(extra=True))
-    return out
-
-
 @pytest.mark.parametrize("kind", ["did", "deactivated", "accreditation", "revoked",
                                   "verifier", "schema", "chunk", "chunk2"])
 def test_a_record_proves_and_one_changed_value_does_not(world: World, kind: str) -> None:
@@ -296,4 +237,3 @@ def test_records_are_fresh_objects(world: World) -> None:
     assert r is not None
     r["purpose"]["en"] = "changed"
     assert record_json(s, k["verifier"]) != r
-    assert base64  # stdlib kept for readers decoding chunk data by hand
