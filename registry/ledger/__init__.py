@@ -2,4 +2,5 @@
 ``did:keten`` and DID resolution. No I/O, no clock: ``now`` is a parameter.
 """
 
-__all__ = ["block", "chain", "commitment", "didketen", "fields", "resolve", "rules", "state", "tx"]
+__all__ = ["block", "bundle", "chain", "commitment", "didketen", "fields", "resolve", "rules",
+           "state", "tx"]

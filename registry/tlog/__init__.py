@@ -2,4 +2,4 @@
 checkpoints and witness cosignatures.
 """
 
-__all__ = ["bundle", "checkpoint", "merkle", "note", "statemap", "tree"]
+__all__ = ["checkpoint", "merkle", "note", "statemap", "tree"]

@@ -18,8 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from registry.errors import RegistryError
-from registry.ledger.commitment import record_json, state_map
-from registry.tlog.bundle import (
+from registry.ledger.bundle import (
     HEADER_LEAF_DOMAIN,
     MAX_BUNDLE_BYTES,
     Bundle,
@@ -30,6 +29,7 @@ from registry.tlog.bundle import (
     parse_bundle,
     verify_bundle,
 )
+from registry.ledger.commitment import record_json, state_map
 from registry.tlog.checkpoint import Checkpoint, CosignatureSigner, cosign
 from registry.tlog.merkle import inclusion_proof, leaf_hash, root
 from registry.tlog.note import NoteSigner, sign_note
