@@ -121,3 +121,19 @@ def test_importing_the_pure_packages_loads_no_io_library() -> None:
     loaded = set(subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True,
                                 capture_output=True, text=True).stdout.split())
     assert not loaded & {"aiohttp", "sqlite3", "psycopg", "textual", "ssiwallet.infra"}
+
+
+@pytest.mark.parametrize("layer, below", [
+    ("registry/tlog", "registry.ledger"),       # the log knows nothing of the rules above it
+    ("ssiwallet/core", "registry"),             # the protocol core knows no registry
+    ("ssiwallet/infra", "registry"),            # side effects know no registry either
+])
+def test_lower_layers_do_not_import_upper_ones(layer: str, below: str) -> None:
+    offenders = []
+    for path in sorted((REPO / layer).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            offenders += [f"{path.relative_to(REPO)}: {n}" for n in names
+                          if n == below or n.startswith(below + ".")]
+    assert offenders == []
