@@ -12,12 +12,20 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import issuer_bench, registry_bench, sdjwt_bench, verifier_bench, wallet_bench
+from bench import (
+    issuer_bench,
+    registry_bench,
+    sdjwt_bench,
+    statemap_bench,
+    verifier_bench,
+    wallet_bench,
+)
 from bench.harness import Row, render
 
 SUITES: list[tuple[str, str, Callable[[bool], list[Row]]]] = [
     ("sdjwt", "SD-JWT core", lambda quick: sdjwt_bench.run()),
     ("registry", "Registry (did:keten)", registry_bench.run),
+    ("statemap", "State commitment (sparse Merkle tree)", statemap_bench.run),
     ("issuer", "Issuer (OpenID4VCI)", issuer_bench.run),
     ("verifier", "Verifier (OpenID4VP)", verifier_bench.run),
     ("wallet", "Wallet", wallet_bench.run),
