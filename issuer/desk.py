@@ -4,9 +4,15 @@ The form is generated from the credential type (its schema and its Dutch/English
 so it can never ask for a claim the type does not have; what the clerk types goes through
 the same validation as the admin API, and refused claims come back listed by field.
 
-The desk signs in with the admin token once; the cookie then holds a value derived from the
-token (HttpOnly, ``SameSite=Strict``, path ``/desk``), so a page elsewhere cannot make the
-clerk's browser post to the desk.
+The desk signs in with the admin token once; the cookie then holds a session sealed under a
+key derived from the token (never the token itself), which ends after
+:data:`~ssiwallet.infra.csrf.DESK_SESSION_SECONDS` on the server as in the browser.
+``SameSite=Strict`` alone does not stop a page on another port of the same host (it is the
+same site), so every form that changes something (sign in, sign out, an offer, a status)
+carries the CSRF token of the browser's desk cookie and must come from the issuer's own
+origin (:mod:`ssiwallet.infra.csrf`); otherwise it is refused with 403 ``issuer.csrf`` before
+anything happens. Revoking cannot be undone, so its form carries a confirmation box that the
+clerk ticks; without it the desk refuses with ``issuer.confirm_required``.
 """
 
 from __future__ import annotations
@@ -26,10 +32,22 @@ from issuer.offers import CreatedOffer
 from ssiwallet.core.credtype_schemas import VCT_IDENTITY
 from ssiwallet.core.credtypes import CredentialType, InvalidClaimsError, Problem
 from ssiwallet.errors import SsiError
+from ssiwallet.infra.csrf import (
+    csrf_token,
+    new_anchor,
+    open_session,
+    same_origin,
+    seal_session,
+    set_desk_cookie,
+    token_matches,
+)
 
 __all__ = ["add_routes", "claims_from_form"]
 
 COOKIE = "keten_desk"
+LOGIN_COOKIE = "keten_desk_login"
+"""Before sign-in, the random value the login form's CSRF token is bound to."""
+LOGIN_SECONDS = 3600
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;
 color:#1b1b1b}h1{font-size:1.4rem}fieldset{border:1px solid #bbb;margin:.6rem 0}
@@ -49,9 +67,55 @@ def _page(title: str, body: str, status: int = 200) -> web.Response:
                         headers={"Cache-Control": "no-store"})
 
 
+def _key(ctx: IssuerContext) -> bytes:
+    return ctx.desk_session().encode()
+
+
 def _signed_in(request: web.Request) -> bool:
     ctx = request.app[ISSUER]
-    return hmac.compare_digest(request.cookies.get(COOKIE, ""), ctx.desk_session())
+    return open_session(_key(ctx), request.cookies.get(COOKIE), ctx.clock())
+
+
+def _csrf_field(ctx: IssuerContext, anchor: str) -> str:
+    return f"<input type='hidden' name='csrf' value='{csrf_token(_key(ctx), anchor)}'>"
+
+
+def _session_field(request: web.Request) -> str:
+    """The hidden CSRF field of a signed-in clerk's forms."""
+    return _csrf_field(request.app[ISSUER], request.cookies.get(COOKIE, ""))
+
+
+def _refuse(request: web.Request, code: str, detail: str, status: int) -> web.Response:
+    """A refused desk action: a page for a browser, the project's JSON error otherwise."""
+    if "text/html" in request.headers.get("Accept", ""):
+        return _page("Geweigerd / Refused",
+                     f"<p class='problems' role='alert'>{escape(detail)} "
+                     f"<code id='error'>{escape(code)}</code></p>"
+                     "<p><a href='/desk'>Terug / Back</a></p>", status)
+    return web.json_response({"error": code, "detail": detail}, status=status,
+                             headers={"Cache-Control": "no-store"})
+
+
+def _forged(request: web.Request, anchor: str | None, form: Mapping[str, object]
+            ) -> web.Response | None:
+    """The 403 for a form from another origin or without this browser's token, else None."""
+    ctx = request.app[ISSUER]
+    if not same_origin(request, ctx.config.public_url):
+        return _refuse(request, "issuer.csrf", "this form did not come from the desk's own "
+                       f"page ({ctx.config.public_url}); nothing was changed", 403)
+    if not token_matches(_key(ctx), anchor, form.get("csrf")):
+        return _refuse(request, "issuer.csrf", "this form's desk token is missing or stale; "
+                       "reload the desk and try again; nothing was changed", 403)
+    return None
+
+
+def _cross_origin(request: web.Request) -> web.Response | None:
+    """The 403 for a request from another origin, before its body is read."""
+    ctx = request.app[ISSUER]
+    if same_origin(request, ctx.config.public_url):
+        return None
+    return _refuse(request, "issuer.csrf", "this form did not come from the desk's own "
+                   f"page ({ctx.config.public_url}); nothing was changed", 403)
 
 
 def _leaf_fields(ctype: CredentialType) -> Iterator[tuple[tuple[str, ...], Mapping[str, Any]]]:
@@ -112,7 +176,7 @@ def claims_from_form(ctype: CredentialType, form: Mapping[str, str]) -> dict[str
     return claims
 
 
-def _form(ctx: IssuerContext, config_id: str, values: Mapping[str, str],
+def _form(ctx: IssuerContext, config_id: str, values: Mapping[str, str], csrf: str,
           problems: Sequence[Problem] | None = None) -> str:
     conf = ctx.config.credentials[config_id]
     ctype = conf.type
@@ -124,19 +188,26 @@ def _form(ctx: IssuerContext, config_id: str, values: Mapping[str, str],
     fields = "".join(_input(ctype, path, schema, values.get("claim." + ".".join(path), ""))
                      for path, schema in _leaf_fields(ctype))
     return (f"<h2>{escape(ctype.name['nl'])} / {escape(ctype.name['en'])}</h2>{listed}"
-            f"<form method='post' action='/desk/offer'>"
+            f"<form method='post' action='/desk/offer'>{csrf}"
             f"<input type='hidden' name='config' value='{escape(config_id)}'>"
             f"{fields}<p><button type='submit'>Aanbod maken / Create offer</button></p></form>")
 
 
-def _credentials_table(ctx: IssuerContext) -> str:
+def _action(rec_id: str, status: str, csrf: str) -> str:
+    confirm = ("<label style='display:inline'><input type='checkbox' name='confirm' "
+               "value='revoke' required style='min-width:0'> zeker, onherroepelijk / sure, "
+               "cannot be undone</label> ") if status == "revoked" else ""
+    return (f"<form method='post' action='/desk/status' style='display:inline'>{csrf}"
+            f"<input type='hidden' name='credential' value='{escape(rec_id)}'>"
+            f"{confirm}<button name='status' value='{status}'>{status}</button></form>")
+
+
+def _credentials_table(ctx: IssuerContext, csrf: str) -> str:
     rows = []
     names = {v: k for k, v in STATUS_VALUES.items()}
     for rec in ctx.store.credentials(20):
         actions = "".join(
-            f"<form method='post' action='/desk/status' style='display:inline'>"
-            f"<input type='hidden' name='credential' value='{escape(rec.id)}'>"
-            f"<button name='status' value='{s}'>{s}</button></form>"
+            _action(rec.id, s, csrf)
             for s in ("suspended", "valid", "revoked") if names.get(rec.status) != s
             and names.get(rec.status) != "revoked")
         rows.append(f"<tr><td><code>{escape(rec.id)}</code></td><td>{escape(rec.vct)}</td>"
@@ -148,43 +219,85 @@ def _credentials_table(ctx: IssuerContext) -> str:
             f"<th>status</th><th></th></tr>{''.join(rows)}</table>")
 
 
-def _login(error: str = "", status: int = 200) -> web.Response:
+def _login(request: web.Request, error: str = "", status: int = 200) -> web.Response:
+    """The sign-in page, with a fresh login cookie and the token bound to it."""
+    ctx = request.app[ISSUER]
+    anchor = new_anchor()
     shown = f"<p class='problems'>{escape(error)}</p>" if error else ""
-    return _page("Loket — aanmelden / Desk — sign in",
-                 f"{shown}<form method='post' action='/desk/login'><label>Admin token<br>"
-                 "<input type='password' name='token' autocomplete='off' required></label>"
-                 "<button type='submit'>Aanmelden / Sign in</button></form>", status)
+    response = _page("Loket — aanmelden / Desk — sign in",
+                     f"{shown}<form method='post' action='/desk/login'>"
+                     f"{_csrf_field(ctx, anchor)}<label>Admin token<br>"
+                     "<input type='password' name='token' autocomplete='off' required></label>"
+                     "<button type='submit'>Aanmelden / Sign in</button></form>", status)
+    set_desk_cookie(response, LOGIN_COOKIE, anchor, public_url=ctx.config.public_url,
+                    max_age=LOGIN_SECONDS)
+    return response
+
+
+def _sign_out_form(csrf: str) -> str:
+    return (f"<form method='post' action='/desk/logout' style='text-align:right'>{csrf}"
+            "<button type='submit'>Afmelden / Sign out</button></form>")
 
 
 async def desk(request: web.Request) -> web.Response:
     if not _signed_in(request):
-        return _login()
+        return _login(request)
     ctx = request.app[ISSUER]
-    forms = "".join(_form(ctx, cid, {}) for cid in ctx.config.credentials)
-    return _page(f"Loket {ctx.config.display['nl']}", forms + _credentials_table(ctx))
+    csrf = _session_field(request)
+    forms = "".join(_form(ctx, cid, {}, csrf) for cid in ctx.config.credentials)
+    return _page(f"Loket {ctx.config.display['nl']}",
+                 _sign_out_form(csrf) + forms + _credentials_table(ctx, csrf))
 
 
 async def login(request: web.Request) -> web.Response:
     ctx = request.app[ISSUER]
+    if (refused := _cross_origin(request)) is not None:
+        return refused
     form = await request.post()
+    if (refused := _forged(request, request.cookies.get(LOGIN_COOKIE), form)) is not None:
+        return refused
     given = str(form.get("token", ""))
     if not hmac.compare_digest(given.encode(), ctx.config.admin_token.encode()):
-        return _login("Onjuist token / wrong token", 401)
+        return _login(request, "Onjuist token / wrong token", 401)
     response = web.HTTPSeeOther("/desk")
-    response.set_cookie(COOKIE, ctx.desk_session(), httponly=True, samesite="Strict",
-                        path="/desk")
+    set_desk_cookie(response, COOKIE, seal_session(_key(ctx), ctx.clock()),
+                    public_url=ctx.config.public_url)
+    set_desk_cookie(response, LOGIN_COOKIE, "", public_url=ctx.config.public_url, max_age=0)
     raise response
 
 
-def _require(request: web.Request) -> IssuerContext:
+async def logout(request: web.Request) -> web.Response:
+    ctx = request.app[ISSUER]
+    if (refused := _cross_origin(request)) is not None:
+        return refused
+    if _signed_in(request):
+        refused = _forged(request, request.cookies.get(COOKIE), await request.post())
+        if refused is not None:
+            return refused
+    response = web.HTTPSeeOther("/desk")
+    set_desk_cookie(response, COOKIE, "", public_url=ctx.config.public_url, max_age=0)
+    raise response
+
+
+async def _signed_form(request: web.Request
+                       ) -> tuple[IssuerContext, dict[str, str]] | web.Response:
+    """The context and the form of a signed-in clerk's action from the desk's own page;
+    the refusal otherwise (nothing is changed)."""
+    if (refused := _cross_origin(request)) is not None:
+        return refused
     if not _signed_in(request):
         raise AdminAuthError("sign in at /desk first")
-    return request.app[ISSUER]
+    form = {k: str(v) for k, v in (await request.post()).items()}
+    if (refused := _forged(request, request.cookies.get(COOKIE), form)) is not None:
+        return refused
+    return request.app[ISSUER], form
 
 
 async def create_offer(request: web.Request) -> web.Response:
-    ctx = _require(request)
-    form = {k: str(v) for k, v in (await request.post()).items()}
+    signed = await _signed_form(request)
+    if isinstance(signed, web.Response):
+        return signed
+    ctx, form = signed
     config_id = form.get("config", "")
     if config_id not in ctx.config.credentials:
         return _page("Onbekend type / unknown type", "", 404)
@@ -193,7 +306,7 @@ async def create_offer(request: web.Request) -> web.Response:
         created = await ctx.create_offer(config_id, claims)
     except InvalidClaimsError as exc:
         return _page("Gegevens nakijken / Check the data",
-                     _form(ctx, config_id, form, exc.problems), 422)
+                     _form(ctx, config_id, form, _session_field(request), exc.problems), 422)
     return _page("Aanbod klaar / Offer ready", _offer_html(created))
 
 
@@ -209,11 +322,16 @@ def _offer_html(created: CreatedOffer) -> str:
 
 
 async def set_status(request: web.Request) -> web.Response:
-    ctx = _require(request)
-    form = await request.post()
+    signed = await _signed_form(request)
+    if isinstance(signed, web.Response):
+        return signed
+    ctx, form = signed
+    status = form.get("status", "")
+    if status == "revoked" and form.get("confirm") != "revoke":
+        return _refuse(request, "issuer.confirm_required", "revoking cannot be undone: tick "
+                       "the confirmation box beside the button; nothing was changed", 400)
     try:
-        await ctx.issuance.set_status(str(form.get("credential", "")),
-                                      str(form.get("status", "")), now=ctx.clock())
+        await ctx.issuance.set_status(form.get("credential", ""), status, now=ctx.clock())
     except SsiError as exc:
         return _page("Niet gelukt / Failed", f"<p class='problems'>{escape(exc.detail)}</p>"
                      "<p><a href='/desk'>Terug / Back</a></p>", 409)
@@ -223,5 +341,6 @@ async def set_status(request: web.Request) -> web.Response:
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/desk", desk)
     router.add_post("/desk/login", login)
+    router.add_post("/desk/logout", logout)
     router.add_post("/desk/offer", create_offer)
     router.add_post("/desk/status", set_status)

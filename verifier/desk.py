@@ -10,10 +10,20 @@ Decisions:
   only be read with the session id, which is in the desk's own URL and never in the QR
   code. A verifier that exposes its desk beyond the counter puts it behind its own access
   control.
+* Starting a session is still an action a page elsewhere must not take in the clerk's
+  browser: the desk sets a random cookie (HttpOnly, ``SameSite=Strict``, ``/desk``, with a
+  ``Max-Age``), its form carries the CSRF token of that cookie, and ``POST /desk/start`` must
+  come from the verifier's own origin (:mod:`ssiwallet.infra.csrf`); otherwise it answers 403
+  ``verifier.csrf`` and starts nothing. The token key is made when the process starts, so a
+  restart only asks the clerk to reload the desk.
+* A refused session shows its verdict and reason codes only; the check details (which may
+  quote a claim value or the status entry) are not kept (see :mod:`verifier.sessions`).
 """
 
 from __future__ import annotations
 
+import re
+import secrets
 from html import escape
 from typing import Any
 
@@ -22,11 +32,16 @@ from aiohttp import web
 
 from ssiwallet.core.credtypes import get_type
 from ssiwallet.errors import SsiError
+from ssiwallet.infra.csrf import csrf_token, new_anchor, same_origin, set_desk_cookie, token_matches
 from verifier.context import VERIFIER
 from verifier.sessions import Session
 from verifier.words import explain
 
 __all__ = ["add_routes", "qr_svg", "session_view"]
+
+COOKIE = "keten_verifier_desk"
+_KEY = secrets.token_bytes(32)
+_ANCHOR = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;
@@ -75,14 +90,24 @@ poll();
 """
 
 
-def _page(title: str, body: str, script: str = "") -> web.Response:
+def _page(title: str, body: str, script: str = "", status: int = 200) -> web.Response:
     html = (f"<!doctype html><html lang='nl'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width'>"
             f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>"
             f"<h1>{escape(title)}</h1>{body}"
             + (f"<script>{script}</script>" if script else "") + "</body></html>")
-    return web.Response(text=html, content_type="text/html",
+    return web.Response(text=html, content_type="text/html", status=status,
                         headers={"Cache-Control": "no-store"})
+
+
+def _forged(request: web.Request, detail: str) -> web.Response:
+    """403 ``verifier.csrf``: a page for a browser, the project's JSON error otherwise."""
+    if "text/html" in request.headers.get("Accept", ""):
+        return _page("Geweigerd / Refused", f"<p>{escape(detail)} <code id='error'>"
+                     "verifier.csrf</code></p><p><a href='/desk'>Terug / Back</a></p>",
+                     status=403)
+    return web.json_response({"error": "verifier.csrf", "detail": detail}, status=403,
+                             headers={"Cache-Control": "no-store"})
 
 
 def qr_svg(uri: str) -> str:
@@ -135,15 +160,27 @@ async def desk(request: web.Request) -> web.Response:
         f"<button type='submit' name='preset' value='{escape(p.id)}' id='preset-{escape(p.id)}'>"
         f"{escape(p.title['nl'])} / {escape(p.title['en'])}</button>"
         for p in ctx.config.presets)
+    anchor = request.cookies.get(COOKIE, "")
+    if not _ANCHOR.fullmatch(anchor):
+        anchor = new_anchor()
     body = (f"<p>{escape(str(registration.get('name', ctx.did)))} — "
             f"{escape(purpose['nl'])} / {escape(purpose['en'])}</p>"
-            f"<form method='post' action='/desk/start'>{buttons}</form>")
-    return _page("Verifiëren / Verify", body)
+            f"<form method='post' action='/desk/start'><input type='hidden' name='csrf' "
+            f"value='{csrf_token(_KEY, anchor)}'>{buttons}</form>")
+    response = _page("Verifiëren / Verify", body)
+    set_desk_cookie(response, COOKIE, anchor, public_url=ctx.config.public_url)
+    return response
 
 
 async def start(request: web.Request) -> web.Response:
     ctx = request.app[VERIFIER]
+    if not same_origin(request, ctx.config.public_url):
+        return _forged(request, "this form did not come from the desk's own page "
+                       f"({ctx.config.public_url}); no session was started")
     form = await request.post()
+    if not token_matches(_KEY, request.cookies.get(COOKIE), form.get("csrf")):
+        return _forged(request, "this form's desk token is missing or stale; reload the desk "
+                       "and try again; no session was started")
     session, _ = ctx.start(str(form.get("preset", "")))
     raise web.HTTPSeeOther(f"/desk/{session.id}")
 

@@ -13,8 +13,16 @@ pytestmark = pytest.mark.asyncio
 
 async def _post(http: aiohttp.ClientSession, url: str, form: dict[str, str]
                 ) -> tuple[int, str]:
-    async with http.post(url, data=form, allow_redirects=True) as resp:
+    """Post a desk form as the desk's own page does (its Origin, its CSRF token)."""
+    async with http.post(url, data=form, allow_redirects=True,
+                         headers={"Origin": url.split("/desk")[0]}) as resp:
         return resp.status, await resp.text()
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r"name='csrf' value='([^']+)'", page)
+    assert found, page[:300]
+    return found.group(1)
 
 
 async def test_desk_signs_in_makes_an_offer_and_lists_problems(
@@ -24,12 +32,15 @@ async def test_desk_signs_in_makes_an_offer_and_lists_problems(
     jar = aiohttp.CookieJar(unsafe=True)
     async with aiohttp.ClientSession(cookie_jar=jar) as http:
         async with http.get(town.url + "/desk") as resp:
-            assert resp.status == 200 and "Admin token" in await resp.text()
-        status, page = await _post(http, town.url + "/desk/offer", {"config": "x"})
+            page = await resp.text()
+            assert resp.status == 200 and "Admin token" in page
+        status, _ = await _post(http, town.url + "/desk/offer", {"config": "x"})
         assert status == 401
-        status, page = await _post(http, town.url + "/desk/login", {"token": "wrong" * 5})
+        status, page = await _post(http, town.url + "/desk/login",
+                                   {"token": "wrong" * 5, "csrf": _csrf(page)})
         assert status == 401 and "wrong token" in page
-        status, page = await _post(http, town.url + "/desk/login", {"token": town.admin_token})
+        status, page = await _post(http, town.url + "/desk/login",
+                                   {"token": town.admin_token, "csrf": _csrf(page)})
         assert status == 200 and "Voornaam / Given name" in page
         assert "age_over" not in page  # derived, never typed
         cookie = next(c for c in jar if c.key == "keten_desk")
@@ -38,7 +49,8 @@ async def test_desk_signs_in_makes_an_offer_and_lists_problems(
         form = {"config": "identity_dc_sd_jwt", "claim.given_name": "Mira",
                 "claim.family_name": "Claes", "claim.birthdate": "2001-02-03",
                 "claim.address.street_address": "Kouter 5", "claim.address.postal_code":
-                "9000", "claim.address.locality": "Gent", "claim.address.country": "BE"}
+                "9000", "claim.address.locality": "Gent", "claim.address.country": "BE",
+                "csrf": _csrf(page)}
         status, page = await _post(http, town.url + "/desk/offer", form)
         assert status == 200 and "<svg" in page
         pin = re.search(r"id='pin'>(\d{6})<", page)
