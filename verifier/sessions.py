@@ -8,18 +8,24 @@ id in the ``request_uri`` the wallet fetches, and the ``state`` the wallet posts
 Results hold personal data (the disclosed claims), so sessions live in memory and are
 forgotten ``retention`` seconds after they finish (or ``ttl`` after creation when nobody
 answers); a restart forgets everything, which is the intent.
+
+A refused answer keeps less: only what the desk needs to show the refusal (the verdict, each
+check's name, result and code, and which issuer and type each presentation claimed to be).
+The checks' sentences are dropped, because they may quote a disclosed value (``has value
+…``) or name the credential's status list entry; the disclosed claims are never kept for a
+refusal, and the ``vp_token`` is never kept at all.
 """
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from verifier.pipeline import Verdict
 from verifier.presets import Preset
 
-__all__ = ["Session", "Sessions"]
+__all__ = ["Session", "Sessions", "refusal_only"]
 
 MAX_SESSIONS = 10_000
 
@@ -50,6 +56,13 @@ class Session:
         if self.wallet_error is not None:
             out["wallet_error"] = self.wallet_error
         return out
+
+
+def refusal_only(verdict: Verdict) -> Verdict:
+    """What a session keeps of a refused verdict (see the module docstring)."""
+    return replace(verdict, checks=[replace(c, detail="") for c in verdict.checks],
+                   credentials=[replace(c, iat=None, exp=None) for c in verdict.credentials],
+                   disclosed={})
 
 
 class Sessions:
@@ -98,6 +111,8 @@ class Sessions:
     def finish(self, session: Session, now: int, *, verdict: Verdict | None = None,
                wallet_error: str | None = None) -> None:
         session.status = "answered" if verdict is not None else "declined"
+        if verdict is not None and not verdict.ok:
+            verdict = refusal_only(verdict)
         session.verdict, session.wallet_error, session.finished = verdict, wallet_error, now
 
     def sweep(self, now: int) -> None:
