@@ -145,7 +145,8 @@ class Chain:
         txs: list[Tx] = [first] if first is not None else []
         for offset, item in enumerate(rest, start=len(txs)):
             try:
-                tx = item if isinstance(item, Tx) else parse_tx(item, require_canonical=True)
+                tx = item if isinstance(item, Tx) else parse_tx(
+                    item, require_canonical=True, defer_costly=True)  # after signatures
                 apply_tx(fork, tx, header.time, genesis_block=genesis)
             except SsiError as exc:
                 raise BlockError(f"transaction {offset}: {exc.code}: {exc.detail}",

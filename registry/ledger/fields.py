@@ -20,7 +20,8 @@ from ssiwallet.core.values import VCT_MAX_LENGTH, VCT_REGEX
 
 __all__ = [
     "CLAIM_NAME", "DID", "DIGEST", "KIND_OF_LEAF", "MULTIKEY", "TX_ID", "VCT",
-    "Field", "Int", "JsonSchemaDoc", "ListOf", "Obj", "Pattern", "Text", "TxMalformedError",
+    "Field", "Int", "JsonSchemaDoc", "ListOf", "Obj", "Pattern", "SchemaTooComplexError", "Text",
+    "TxMalformedError",
 ]
 
 
@@ -177,42 +178,117 @@ _SCHEMA_KEYWORDS = frozenset({
 _SUBSCHEMA_MAPS = frozenset({"properties", "$defs"})
 
 
+class SchemaTooComplexError(TxMalformedError):
+    """A published schema exceeds the bounds within which checking it stays cheap."""
+
+    code = "registry.schema_too_complex"
+
+
 @dataclass(frozen=True)
 class JsonSchemaDoc(Field):
-    """A credential type's JSON Schema: valid Draft 2020-12, from an allow-list of keywords."""
+    """A credential type's JSON Schema: valid Draft 2020-12, from an allow-list of keywords.
 
-    max_nodes: int = 2000
+    Checking a schema against the Draft 2020-12 metaschema is by far the costliest check a
+    transaction has (about 0.15 ms of CPU per node), so it is bounded and split in two:
+
+    - the *bounds* (cheap, one pass): at most ``max_nodes`` JSON values (every object, array
+      and scalar, enum and ``required`` items included), nested at most ``max_depth``
+      objects and arrays deep, at most ``max_chars`` characters of names and strings, and
+      only allow-listed keywords. Too many nodes or too deep is ``registry.schema_too_complex``;
+    - the *metaschema* validation (:meth:`check_metaschema`), which a node runs only after the
+      author's signature verified, off its event loop (``parse_tx(..., defer_costly=True)``).
+
+    ``check`` runs both unless ``metaschema`` is false.
+    """
+
+    max_nodes: int = 1000
+    max_depth: int = 20
+    max_chars: int = 64 * 1024
+    metaschema: bool = True
     kind: ClassVar[str] = "json-schema"
 
     def check(self, value: object, path: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise _bad(path, "must be a JSON Schema object")
+        self.check_bounds(value, path)
+        if self.metaschema:
+            self.check_metaschema(value, path)
+        return value
+
+    def check_bounds(self, value: dict[str, Any], path: str) -> None:
+        """The cheap part: keyword allow-list, node count, depth and size (linear, bounded)."""
+        budget = [self.max_nodes, self.max_chars]
+        self._walk(value, path, budget, 0)
+
+    @staticmethod
+    def check_metaschema(value: dict[str, Any], path: str) -> None:
+        """The costly part: validation against the Draft 2020-12 metaschema.
+
+        Call it only on a schema that passed :meth:`check_bounds` (which bounds its cost).
+        """
         from jsonschema import Draft202012Validator
         from jsonschema.exceptions import SchemaError
 
-        if not isinstance(value, dict):
-            raise _bad(path, "must be a JSON Schema object")
-        self._walk(value, path, [0])
         try:
             Draft202012Validator.check_schema(value)
         except SchemaError as exc:
             raise _bad(path, f"not a valid JSON Schema: {exc.message}") from None
-        return value
+        except RecursionError:  # not reachable within max_depth; never a crash
+            raise SchemaTooComplexError(f"{path}: schema is nested too deeply") from None
 
-    def _walk(self, node: object, path: str, count: list[int]) -> None:
-        count[0] += 1
-        if count[0] > self.max_nodes:
-            raise _bad(path, f"schema is larger than {self.max_nodes} nodes")
+    def _walk(self, node: object, path: str, budget: list[int], depth: int) -> None:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise SchemaTooComplexError(
+                f"{path or 'schema'}: schema is larger than {self.max_nodes} nodes")
+        if isinstance(node, str):
+            budget[1] -= len(node)
+        if budget[1] < 0:
+            raise _bad(path, f"schema is larger than {self.max_chars} characters")
+        if not isinstance(node, list | dict):
+            return
+        if depth >= self.max_depth:
+            raise SchemaTooComplexError(
+                f"{path or 'schema'}: schema is nested deeper than {self.max_depth} levels")
         if isinstance(node, list):
             for i, item in enumerate(node):
-                self._walk(item, f"{path}[{i}]", count)
-        elif isinstance(node, dict):
-            for key, item in node.items():
-                if key not in _SCHEMA_KEYWORDS:
-                    raise _bad(path, f"schema keyword {key!r} is not allowed")
-                if key in _SUBSCHEMA_MAPS and isinstance(item, dict):
-                    for name, sub in item.items():
-                        self._walk(sub, f"{path}.{key}.{name}", count)
-                elif key not in ("enum", "required", "type"):
-                    self._walk(item, f"{path}.{key}", count)
+                self._walk(item, f"{path}[{i}]", budget, depth + 1)
+            return
+        for key, item in node.items():
+            if key not in _SCHEMA_KEYWORDS:
+                raise _bad(path, f"schema keyword {key!r} is not allowed")
+            budget[1] -= len(key)
+            if key in _SUBSCHEMA_MAPS and isinstance(item, dict):
+                budget[0] -= 1
+                if depth + 1 >= self.max_depth:
+                    raise SchemaTooComplexError(f"{path}.{key}: schema is nested deeper than "
+                                                f"{self.max_depth} levels")
+                for name, sub in item.items():
+                    budget[1] -= len(name)
+                    self._walk(sub, f"{path}.{key}.{name}", budget, depth + 2)
+            elif key in ("enum", "required", "type"):
+                # values, not subschemas: counted and measured, keywords not checked
+                self._count(item, f"{path}.{key}", budget, depth + 1)
+            else:
+                self._walk(item, f"{path}.{key}", budget, depth + 1)
+
+    def _count(self, node: object, path: str, budget: list[int], depth: int) -> None:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise SchemaTooComplexError(f"{path}: schema is larger than {self.max_nodes} nodes")
+        if isinstance(node, str):
+            budget[1] -= len(node)
+        elif isinstance(node, list | dict):
+            if depth >= self.max_depth:
+                raise SchemaTooComplexError(
+                    f"{path}: schema is nested deeper than {self.max_depth} levels")
+            items = node.values() if isinstance(node, dict) else node
+            if isinstance(node, dict):
+                budget[1] -= sum(len(k) for k in node)
+            for item in items:
+                self._count(item, path, budget, depth + 1)
+        if budget[1] < 0:
+            raise _bad(path, f"schema is larger than {self.max_chars} characters")
 
     def schema(self) -> dict[str, Any]:
         return {"type": "object", "description": "a JSON Schema (Draft 2020-12)",

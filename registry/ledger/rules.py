@@ -4,6 +4,11 @@
 proof, the type's own rule) and only then writes to the state, so a refused transaction
 leaves it untouched. It is pure apart from that state: the block time is a parameter.
 
+Nothing costly is done for an unauthenticated sender: a body check that costs more than a
+linear pass over the (at most 64 KiB) transaction, a schema's metaschema validation, runs
+only after the author's signature verified (:func:`registry.ledger.tx.check_costly`), and a
+node runs :func:`authenticate` before it spends that work off its event loop.
+
 Statuses follow what a client did wrong: 400 malformed, 403 not allowed to do this (wrong
 signer, not a steward, commitment not met), 409 conflicts with the chain (replayed or
 cross-chain, already exists, already revoked), 422 refers to something that does not exist.
@@ -32,10 +37,11 @@ from registry.ledger.state import (
     StatusListRecord,
     VerifierRegistration,
 )
-from registry.ledger.tx import Proof, Tx
+from registry.ledger.tx import Proof, Tx, check_costly
 from ssiwallet.core.keys import Ed25519PublicKey
 
-__all__ = ["MAX_CLOCK_SKEW", "TxForbiddenError", "TxConflictError", "TxRejectedError", "apply_tx"]
+__all__ = ["MAX_CLOCK_SKEW", "TxForbiddenError", "TxConflictError", "TxRejectedError", "apply_tx",
+           "authenticate"]
 
 MAX_CLOCK_SKEW = 600
 """A transaction's own time must be within 10 minutes of the block that includes it."""
@@ -295,7 +301,9 @@ def _verifier_revoke(state: State, tx: Tx, at: int, _: bool) -> None:
 
 def _schema_publish(state: State, tx: Tx, at: int, _: bool) -> None:
     body = tx.body
-    _steward_tx(state, tx, at)
+    author = _author_preamble(state, tx, steward=True)
+    check_costly(tx)  # the metaschema, only once a steward's signature verified
+    state.dids[author.did] = _bump(author, tx, at)
     versions = state.schemas.get(body["vct"], ())
     state.schemas[body["vct"]] = (*versions, SchemaRecord(
         body["vct"], len(versions) + 1, body["schema"], body["display"], at, tx.id))
@@ -358,6 +366,36 @@ _RULES: dict[str, Callable[[State, Tx, int, bool], None]] = {
 }
 
 
+_AUTHENTICATE: dict[str, Callable[[State, Tx], object]] = {
+    "schema.publish": lambda state, tx: _author_preamble(state, tx, steward=True),
+}
+"""For each type with a costly body check: the author and signature checks its rule starts
+with (the same checks in the same order, so the same refusal)."""
+
+
+def _envelope(state: State, tx: Tx, block_time: int) -> None:
+    if tx.chain != state.chain:
+        raise _conflict(f"transaction is for chain {tx.chain!r}, this is {state.chain!r}",
+                        "registry.wrong_chain")
+    if abs(tx.time - block_time) > MAX_CLOCK_SKEW:
+        raise _conflict(f"transaction time {tx.time} is more than {MAX_CLOCK_SKEW}s from "
+                        f"the block time {block_time}", "registry.tx_stale")
+
+
+def authenticate(state: State, tx: Tx, now: int) -> None:
+    """Refuse ``tx`` as :func:`apply_tx` would if its chain, time, author or signature is wrong.
+
+    Cheap (one Ed25519 verification at most) and writes nothing: a node calls it before it
+    spends costly work on a body (:func:`registry.ledger.tx.check_costly`), so that an
+    unknown author, a non-steward or a bad signature is refused for the price of a lookup
+    and a verification. A type without a costly check is left to :func:`apply_tx`.
+    """
+    _envelope(state, tx, now)
+    check = _AUTHENTICATE.get(tx.type)
+    if check is not None:
+        check(state, tx)
+
+
 def apply_tx(state: State, tx: Tx, block_time: int, *, genesis_block: bool = False) -> None:
     """Check ``tx`` against ``state`` at ``block_time`` and, if it passes, apply it.
 
@@ -367,13 +405,10 @@ def apply_tx(state: State, tx: Tx, block_time: int, *, genesis_block: bool = Fal
         TxForbiddenError: a signature that does not verify or a signer without the right.
         TxRejectedError: a reference to a DID, key, list or accreditation that does not exist.
         DidUrlError: a malformed key id in a proof.
+        TxMalformedError: a body check deferred by ``parse_tx(..., defer_costly=True)``
+            (run here after the author's signature verified, unless already done).
     """
-    if tx.chain != state.chain:
-        raise _conflict(f"transaction is for chain {tx.chain!r}, this is {state.chain!r}",
-                        "registry.wrong_chain")
-    if abs(tx.time - block_time) > MAX_CLOCK_SKEW:
-        raise _conflict(f"transaction time {tx.time} is more than {MAX_CLOCK_SKEW}s from "
-                        f"the block time {block_time}", "registry.tx_stale")
+    _envelope(state, tx, block_time)
     rule = _RULES.get(tx.type)
     if rule is None:
         raise TxRejectedError(f"{tx.type} is only valid as the first transaction",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import rfc8785
@@ -48,7 +48,7 @@ from ssiwallet.errors import SsiError
 
 __all__ = [
     "BODIES", "CHAIN_ID", "ENVELOPE", "LIST_ID_REGEX", "TX_DOMAIN", "Proof", "Tx", "canonical",
-    "parse_tx",
+    "check_costly", "parse_tx",
     "sign_tx", "tx_id", "unsigned_tx",
 ]
 
@@ -71,6 +71,8 @@ _WITNESS = Obj({"name": Pattern(r"[\x21-\x2a\x2c-\x7e]{1,100}", "a witness key n
                 "vkey": Pattern(r"[\x21-\x2a\x2c-\x7e]{1,100}\+[0-9a-f]{8}\+[A-Za-z0-9+/=]{40,}",
                                 "a C2SP note verifier key", max_length=300,
                                 leaf_kind="public-key")})
+
+_SCHEMA_DOC = JsonSchemaDoc()
 
 BODIES: dict[str, Obj] = {
     "genesis": Obj({
@@ -99,7 +101,7 @@ BODIES: dict[str, Obj] = {
         "valid_until": Int(nullable=True),
     }),
     "verifier.revoke": Obj({"verifier": DID}),
-    "schema.publish": Obj({"vct": VCT, "schema": JsonSchemaDoc(), "display": _LOCALIZED}),
+    "schema.publish": Obj({"vct": VCT, "schema": _SCHEMA_DOC, "display": _LOCALIZED}),
     "status.list.create": Obj({
         "name": _LIST_NAME, "bits": Int(minimum=1, maximum=8),
         "size": Int(minimum=8, maximum=1 << 20),
@@ -124,6 +126,16 @@ ENVELOPE = Obj({
     "proofs": ListOf(_PROOF, min_items=1, max_items=4),
 }, optional=frozenset({"author", "seq", "proofs"}))
 _ENVELOPE_KEYS = ENVELOPE.fields.keys() - {"body"}
+
+# What parse_tx(..., defer_costly=True) checks: the same shapes, but a schema only within
+# its bounds (cheap); its metaschema validation is left to check_costly.
+_CHEAP_BODIES: dict[str, Obj] = {
+    **BODIES,
+    "schema.publish": Obj({**BODIES["schema.publish"].fields,
+                           "schema": JsonSchemaDoc(metaschema=False)}),
+}
+_COSTLY = frozenset(name for name, rule in BODIES.items() if rule != _CHEAP_BODIES[name])
+"""Types with a body check costly enough to run only after the author's signature verified."""
 
 
 def canonical(obj: Mapping[str, Any]) -> bytes:
@@ -167,6 +179,9 @@ class Tx:
     """The canonical bytes: the Merkle leaf and what is stored."""
     id: str
     signing_input: bytes
+    deferred: bool = False
+    """The body's costly checks are still to run (:func:`check_costly`): parsed with
+    ``defer_costly``; :func:`registry.ledger.rules.apply_tx` runs them after the signature."""
 
     def to_json(self) -> dict[str, Any]:
         """The transaction as a JSON object (as it was signed)."""
@@ -200,11 +215,16 @@ def tx_id(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def parse_tx(data: bytes | Mapping[str, Any], *, require_canonical: bool = False) -> Tx:
+def parse_tx(data: bytes | Mapping[str, Any], *, require_canonical: bool = False,
+             defer_costly: bool = False) -> Tx:
     """Check a transaction's shape and compute its canonical bytes, id and signing input.
 
     ``data`` may be bytes (strict JSON) or an already parsed object. With
     ``require_canonical`` (replaying stored transactions) the bytes must already be JCS.
+    With ``defer_costly`` (what a node does with what it is sent, and a replay) only the
+    cheap checks run, all linear in the at most 64 KiB of input: a schema's bounds but not
+    its metaschema validation, which :func:`check_costly` (or ``apply_tx``, after the
+    author's signature) does; the transaction is then marked ``deferred``.
 
     Raises:
         TxMalformedError: bad JSON, unknown members, wrong types, or non-canonical bytes.
@@ -223,7 +243,7 @@ def parse_tx(data: bytes | Mapping[str, Any], *, require_canonical: bool = False
     tx_type = obj["type"]
     envelope = {k: v for k, v in obj.items() if k != "body"}
     checked = ENVELOPE.check({**envelope, "body": {}}, "")
-    body = BODIES[tx_type].check(obj.get("body"), "body")
+    body = (_CHEAP_BODIES if defer_costly else BODIES)[tx_type].check(obj.get("body"), "body")
     is_genesis = tx_type == "genesis"
     for name in ("author", "seq", "proofs"):
         if (name in obj) == is_genesis:
@@ -249,7 +269,25 @@ def parse_tx(data: bytes | Mapping[str, Any], *, require_canonical: bool = False
         seq=checked.get("seq"), time=checked["time"], body=body, proofs=proofs,
         data=encoded, id=tx_id(encoded),
         signing_input=TX_DOMAIN + canonical(unsigned),
+        deferred=defer_costly and tx_type in _COSTLY,
     )
+
+
+def check_costly(tx: Tx) -> Tx:
+    """Run the body checks ``parse_tx(..., defer_costly=True)`` left out; ``tx`` marked done.
+
+    Only for a transaction whose author's signature already verified (the check may cost
+    tens of milliseconds of CPU; its bounds were checked when it was parsed). A node runs it
+    off its event loop.
+
+    Raises:
+        TxMalformedError: e.g. a schema that is not valid Draft 2020-12.
+    """
+    if not tx.deferred:
+        return tx
+    if tx.type == "schema.publish":
+        _SCHEMA_DOC.check_metaschema(tx.body["schema"], "body.schema")
+    return replace(tx, deferred=False)
 
 
 def body_schemas() -> dict[str, dict[str, Any]]:

@@ -16,13 +16,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from registry.errors import RegistryError
 from registry.ledger.block import BlockError, BlockHeader
 from registry.ledger.chain import Chain, Pending
-from registry.ledger.tx import Tx, tx_id
+from registry.ledger.fields import SchemaTooComplexError
+from registry.ledger.rules import authenticate
+from registry.ledger.tx import Tx, check_costly, tx_id
 from registry.node.storage import Storage, StoredBlock, StoredTx
 from registry.tlog.checkpoint import Checkpoint
 from registry.tlog.merkle import leaf_hash
@@ -31,7 +34,11 @@ from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.errors import SsiError
 from ssiwallet.infra.clock import Clock, system_clock
 
-__all__ = ["Node", "NodeHaltedError", "Receipt", "replay", "store_block"]
+__all__ = ["COSTLY_CPU_BUDGET", "Node", "NodeHaltedError", "Receipt", "replay", "store_block"]
+
+COSTLY_CPU_BUDGET = 1.0
+"""CPU seconds a transaction's costly check (a schema's metaschema validation) may take; the
+bounds on a schema keep it near 0.15 s at worst, so only a pathological input reaches it."""
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +122,9 @@ class Node:
         self._cosignatures: dict[str, str] = {}
         self._restore_checkpoint(storage.checkpoint())
         self.new_block = asyncio.Condition()
+        self.costly_budget = COSTLY_CPU_BUDGET
+        self._costly_lock = asyncio.Lock()
+        self._costly_tasks: set[asyncio.Task[Tx]] = set()
 
     @classmethod
     def open(cls, storage: Storage, key: Ed25519PrivateKey | None = None, **kwargs: object
@@ -183,8 +193,13 @@ class Node:
 
         A transaction already on the chain is answered with its receipt (idempotent retry).
 
+        A transaction parsed with ``defer_costly`` has its author and signature checked here
+        first, then its costly body check run in a worker thread (:meth:`_check_costly`).
+
         Raises:
             NotSequencerError, NodeHaltedError; any chain-rule error for ``tx``;
+            TxMalformedError from a deferred body check (``registry.schema_too_complex`` past
+            the CPU budget);
             StorageError when its block could not be written (nothing was acknowledged).
         """
         self._check_live()
@@ -193,6 +208,15 @@ class Node:
         known = self.chain.tx_index.get(tx.id)
         if known is not None:
             return Receipt(tx.id, known, self.chain.block_of[known])
+        if tx.deferred:
+            # Author and signature first (cheap, on the loop), then the costly body check in
+            # a worker thread, one at a time; the sequencer's apply_tx does not repeat it.
+            authenticate(self.chain.state, tx, self.clock())
+            tx = await self._check_costly(tx)
+            self._check_live()
+            known = self.chain.tx_index.get(tx.id)
+            if known is not None:
+                return Receipt(tx.id, known, self.chain.block_of[known])
         future = self._inflight.get(tx.id)
         if future is None:  # the same bytes sent again while queued share one outcome
             future = asyncio.get_running_loop().create_future()
@@ -201,6 +225,36 @@ class Node:
             self._queue.append((tx, future))
             self._wake.set()
         return await asyncio.shield(future)
+
+    async def _check_costly(self, tx: Tx) -> Tx:
+        """:func:`check_costly` in a worker thread, one transaction at a time, within
+        :attr:`costly_budget` CPU seconds; carried to its end even if the submitter leaves
+        (so that abandoned checks never pile up in threads)."""
+        budget = self.costly_budget
+
+        def timed() -> tuple[Tx, float]:
+            start = time.thread_time()
+            checked = check_costly(tx)
+            return checked, time.thread_time() - start
+
+        async def run() -> Tx:
+            async with self._costly_lock:
+                checked, spent = await asyncio.to_thread(timed)
+            if spent > budget:
+                raise SchemaTooComplexError(
+                    f"checking this transaction's body took {spent:.2f} s of CPU, more than "
+                    f"the {budget:g} s allowed")
+            return checked
+
+        def done(task: asyncio.Task[Tx]) -> None:
+            self._costly_tasks.discard(task)
+            if not task.cancelled():
+                task.exception()  # retrieved: a submitter that left is not an error
+
+        task = asyncio.ensure_future(run())
+        self._costly_tasks.add(task)
+        task.add_done_callback(done)
+        return await asyncio.shield(task)
 
     async def run_sequencer(self) -> None:
         """Produce blocks from the queue until cancelled (one write in flight at a time)."""
