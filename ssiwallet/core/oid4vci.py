@@ -13,7 +13,11 @@ parameter.
   identifier), ``iat``, ``nonce`` (a ``c_nonce``), and no ``iss`` (anonymous pre-authorized
   access). Each proof binds one copy of a batch to its own fresh key.
 * **Metadata** (§12.2): the wallet reads only what it needs and checks that the issuer
-  identifier in the document is the one it asked, byte for byte.
+  identifier in the document is the one it asked, byte for byte. The well-known URIs
+  (§12.2.2 for the issuer, RFC 8414 §3.1 for its authorization server) are inserted between
+  the host and the path of the identifier: ``https://issuer.example/tenant`` is described at
+  ``https://issuer.example/.well-known/openid-credential-issuer/tenant``
+  (:func:`well_known_url`).
 
 Decisions:
 
@@ -43,8 +47,9 @@ from ssiwallet.errors import InputError, Oid4vciError, SsiError
 
 __all__ = [
     "OFFER_SCHEME", "PRE_AUTH_GRANT", "PROOF_TYP", "CredentialOffer", "IssuerMetadata",
-    "TxCode", "VerifiedProof", "make_proof", "parse_issuer_metadata", "parse_offer",
-    "parse_offer_uri", "verify_proof", "verify_proofs",
+    "TxCode", "VerifiedProof", "authorization_server_metadata_url", "issuer_metadata_url",
+    "make_proof", "parse_issuer_metadata", "parse_offer", "parse_offer_uri", "verify_proof",
+    "verify_proofs", "well_known_url",
 ]
 
 OFFER_SCHEME = "openid-credential-offer"
@@ -55,6 +60,8 @@ PROOF_FUTURE = 60
 MAX_OFFER_CHARS = 16 * 1024
 MAX_BATCH = 100
 _CONFIG_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+ISSUER_WELL_KNOWN = "openid-credential-issuer"
+AS_WELL_KNOWN = "oauth-authorization-server"
 
 
 def _bad(detail: str, code: str = "oid4vci.invalid_offer") -> Oid4vciError:
@@ -72,6 +79,31 @@ def _http_url(value: object, what: str, code: str) -> str:
     if not parts.netloc or parts.fragment:
         raise _bad(f"{what} is not an absolute URL without fragment", code)
     return value
+
+
+def well_known_url(identifier: str, suffix: str) -> str:
+    """The URL of ``/.well-known/<suffix>`` for an issuer (or authorization server) id.
+
+    The well-known segment goes between the host and the path, not after the path
+    (OpenID4VCI 1.0 §12.2.2, RFC 8414 §3.1); a terminating ``/`` of the path is dropped
+    first. An identifier without a path gets the plain ``/.well-known/<suffix>``.
+    """
+    parts = urlsplit(identifier)
+    if not parts.scheme or not parts.netloc or parts.query or parts.fragment:
+        raise _bad(f"{identifier[:80]!r} is not an identifier a well-known URI can be made "
+                   "from (absolute, without query or fragment)", "oid4vci.invalid_metadata")
+    path = parts.path.rstrip("/")
+    return f"{parts.scheme}://{parts.netloc}/.well-known/{suffix}{path}"
+
+
+def issuer_metadata_url(credential_issuer: str) -> str:
+    """Where the Credential Issuer Metadata of ``credential_issuer`` is (§12.2.2)."""
+    return well_known_url(credential_issuer, ISSUER_WELL_KNOWN)
+
+
+def authorization_server_metadata_url(issuer: str) -> str:
+    """Where the OAuth authorization server metadata of ``issuer`` is (RFC 8414 §3.1)."""
+    return well_known_url(issuer, AS_WELL_KNOWN)
 
 
 @dataclass(frozen=True)

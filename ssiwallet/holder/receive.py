@@ -24,6 +24,8 @@ from ssiwallet.core.oid4vci import (
     PRE_AUTH_GRANT,
     CredentialOffer,
     IssuerMetadata,
+    authorization_server_metadata_url,
+    issuer_metadata_url,
     make_proof,
     parse_issuer_metadata,
     parse_offer,
@@ -134,7 +136,7 @@ async def fetch_offer(uri: str, session: Client) -> CredentialOffer:
 
 
 async def _token_endpoint(session: Client, issuer: str) -> str:
-    meta = await _call(session, "GET", f"{issuer}/.well-known/oauth-authorization-server",
+    meta = await _call(session, "GET", authorization_server_metadata_url(issuer),
                        "authorization server metadata")
     endpoint = meta.get("token_endpoint")
     if meta.get("issuer") != issuer or not isinstance(endpoint, str) or not endpoint.startswith(
@@ -185,8 +187,8 @@ async def receive(offer: CredentialOffer, *, tx_code: str | None,
         raise _err("this offer needs the PIN given at the desk", "oid4vci.tx_code_required")
     issuer = offer.credential_issuer
     metadata: IssuerMetadata = parse_issuer_metadata(
-        await _call(session, "GET", f"{issuer}/.well-known/openid-credential-issuer",
-                    "issuer metadata"), expected_issuer=issuer)
+        await _call(session, "GET", issuer_metadata_url(issuer), "issuer metadata"),
+        expected_issuer=issuer)
     vct = metadata.vct_of(chosen)
     form: dict[str, str] = {"grant_type": PRE_AUTH_GRANT,
                             "pre-authorized_code": offer.pre_authorized_code}
