@@ -6,24 +6,29 @@ presentation, or a command line that cannot be acted on (argparse's usage error 
 a malformed value names its code, e.g. ``input.bad_url``), 3 the person declined it,
 130 interrupted. The passphrase comes from
 ``SSIWALLET_PASSPHRASE`` or a prompt; it is never an argument (arguments show in ``ps``).
+In text mode everything printed passes :func:`~ssiwallet.wallet.records.terminal_text`
+(an issuer's or a verifier's words never reach the terminal with escape sequences or
+control characters); the JSON documents keep the data, escaped by JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from ssiwallet import cli_text as text
 from ssiwallet.core.values import HttpOrigin
 from ssiwallet.errors import WalletError
 from ssiwallet.infra.cli import Outcome, run_command, value_arg
 from ssiwallet.infra.clock import system_clock
+from ssiwallet.wallet.records import terminal_text
 from ssiwallet.wallet.store import Store, default_home
 from ssiwallet.wallet.wallet import Wallet
 
@@ -46,7 +51,7 @@ def _passphrase(confirm: bool = False, env: str = "SSIWALLET_PASSPHRASE",
 
 
 def _open(args: argparse.Namespace) -> Wallet:
-    return Wallet.unlock(args.home, _passphrase())
+    return Wallet.unlock(args.home, _passphrase(), accept_rollback=args.accept_older)
 
 
 def _now() -> int:
@@ -173,6 +178,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--home", type=Path, default=None, help="wallet directory "
                    "(default $SSIWALLET_HOME or ~/.local/share/keten)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument("--accept-older", action="store_true",
+                   help="open a wallet file older than the last one this computer saw "
+                   "(restored on purpose); copies already shown stay used")
     sub = p.add_subparsers(dest="command")
     commands: dict[str, tuple[Callable[[argparse.Namespace], Result], str]] = {
         "init": (cmd_init, "create a wallet"), "list": (cmd_list, "list credentials"),
@@ -211,6 +219,23 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+class _TerminalStream:
+    """A text stream that writes only what :func:`terminal_text` leaves (newlines kept)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(terminal_text(text, lines=True))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     args.home = args.home or default_home()
@@ -219,7 +244,11 @@ def main(argv: list[str] | None = None) -> int:
 
         create_app(args.home).run()
         return 0
-    return run_command(args.func, args, text=not args.json)
+    if args.json:
+        return run_command(args.func, args)
+    with contextlib.redirect_stdout(_TerminalStream(sys.stdout)), \
+            contextlib.redirect_stderr(_TerminalStream(sys.stderr)):
+        return run_command(args.func, args, text=True)
 
 
 if __name__ == "__main__":

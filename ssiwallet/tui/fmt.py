@@ -3,6 +3,9 @@
 Kept in one place so that a state has the same colour and a date the same form on every
 screen, and so that no screen ever formats an exception on its own (a traceback or a
 ``repr`` could carry personal data; only ``detail`` and ``code`` are shown).
+
+Text from an issuer or a verifier (names, purposes, reasons, labels, claim values, error
+details) goes through :func:`clean` (``terminal_text``) before any screen shows it.
 """
 
 from __future__ import annotations
@@ -15,11 +18,20 @@ from rich.text import Text
 
 from ssiwallet.core.claimpath import Element
 from ssiwallet.errors import SsiError, UnlockError
-from ssiwallet.wallet.records import CredentialCard, flatten, type_claim_label, type_label
+from ssiwallet.wallet.records import (
+    CredentialCard,
+    flatten,
+    terminal_text,
+    type_claim_label,
+    type_label,
+)
 
-__all__ = ["STATE_STYLE", "UNLOCK_FAILED", "accreditation", "claim_label", "day", "flatten",
-           "path_text", "problem", "retention", "show_value", "state_text", "type_name",
-           "when"]
+__all__ = ["STATE_STYLE", "UNLOCK_FAILED", "accreditation", "claim_label", "clean", "day",
+           "flatten", "path_text", "problem", "retention", "show_value", "state_text",
+           "type_name", "when"]
+
+clean = terminal_text
+"""Text from outside as one line a terminal shows as it is (no escapes, no controls)."""
 
 STATE_STYLE = {"valid": "bold green", "suspended": "bold yellow", "revoked": "bold red",
                "expired": "bold dark_orange", "unknown": "bold magenta"}
@@ -62,9 +74,9 @@ def problem(exc: BaseException, *, what: str = "wallet") -> str:
     if isinstance(exc, UnlockError) and exc.code == UnlockError.code:
         return UNLOCK_FAILED.format(what=what)
     if isinstance(exc, SsiError):
-        return f"{exc.detail} ({exc.code})"
+        return clean(f"{exc.detail} ({exc.code})")
     if isinstance(exc, OSError):
-        return f"{exc.strerror or 'the file cannot be used'} (os.{type(exc).__name__})"
+        return clean(f"{exc.strerror or 'the file cannot be used'} (os.{type(exc).__name__})")
     return f"something unexpected went wrong (internal.{type(exc).__name__})"
 
 
@@ -86,7 +98,7 @@ type_name = type_label
 
 def path_text(path: Sequence[Element]) -> str:
     """A claim path written the way the registry and the receipts write it."""
-    return ".".join(map(str, path))
+    return clean(".".join(map(str, path)))
 
 
 def claim_label(vct: str, path: Sequence[Element], cards: Sequence[CredentialCard] = (),
@@ -106,4 +118,4 @@ def show_value(value: Any) -> str:
         return ", ".join(show_value(v) for v in value)
     if value is None:
         return "-"
-    return str(value)
+    return clean(value)

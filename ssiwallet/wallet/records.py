@@ -3,11 +3,15 @@
 Rows live in the sealed store (:mod:`ssiwallet.wallet.store`); this module maps them to
 frozen dataclasses the CLI and the TUI show, and back. Claim values are kept out of every
 ``repr`` so that a traceback or a log line never prints them.
+
+Everything here comes from issuers and verifiers, so every text shown in a terminal goes
+through :func:`terminal_text` first (the CLI's views and every TUI screen).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,9 +22,36 @@ from ssiwallet.core.credtypes import REGISTRY
 from ssiwallet.core.keys import Ed25519PrivateKey
 
 __all__ = ["CopyRow", "CredentialCard", "HistoryEntry", "card_from_row", "flatten",
-           "history_from_row", "label", "type_claim_label", "type_label"]
+           "history_from_row", "label", "terminal_text", "type_claim_label", "type_label"]
 
 STATES = ("valid", "suspended", "revoked", "expired", "unknown")
+
+_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"  # CSI: colours, cursor moves, clearing the screen
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    # ^ OSC, DCS, SOS, PM, APC strings (window titles, links, clipboard) up to BEL or ST
+    r"|\x1b[ -/]*[0-~]?")  # any other escape sequence (ESC c resets the terminal)
+_BLANK = re.compile(r"\r\n|[\t\n\v\f\r]")
+_BLANK_IN_LINES = re.compile(r"[\t\v\f]")
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+"""C0 and C1 controls (the newline apart) and the bidi embeddings, overrides and isolates."""
+
+
+def terminal_text(value: object, *, lines: bool = False) -> str:
+    """``value`` as text that is safe to print in a terminal.
+
+    Escape sequences (CSI, OSC and the other strings, any ESC sequence) are removed whole;
+    other control characters (BEL, backspace, carriage return, C1) and the bidi
+    overrides and isolates (U+202A-202E, U+2066-2069) are removed. Tabs and line breaks
+    become spaces, unless ``lines``: then newlines stay (for a whole view whose layout
+    puts them there). The one function for every text from an issuer or a verifier.
+    """
+    text = _SEQUENCE.sub("", str(value))
+    if lines:
+        text = _BLANK_IN_LINES.sub(" ", text.replace("\r\n", "\n"))
+    else:
+        text = _BLANK.sub(" ", text)
+    return _CONTROL.sub("", text)
 
 
 def label(display: Sequence[Mapping[str, Any]], lang: str = "en", default: str = "") -> str:
@@ -29,14 +60,14 @@ def label(display: Sequence[Mapping[str, Any]], lang: str = "en", default: str =
     for key in (lang, "en", *by_lang):
         name = by_lang.get(key, {}).get("name")
         if isinstance(name, str) and name:
-            return name
+            return terminal_text(name)
     return default
 
 
 def type_label(vct: str, lang: str = "en") -> str:
     """The name Keten gives a credential type (the ``vct`` itself for a foreign type)."""
     known = REGISTRY.get(vct)
-    return known.name.get(lang, known.name["en"]) if known else vct
+    return known.name.get(lang, known.name["en"]) if known else terminal_text(vct)
 
 
 def type_claim_label(vct: str, path: Sequence[Element], lang: str = "en") -> str:
@@ -45,7 +76,7 @@ def type_claim_label(vct: str, path: Sequence[Element], lang: str = "en") -> str
     key = tuple(map(str, path))
     if known is not None and key in known.claim_labels:
         return known.label(key, lang)
-    return ".".join(key)
+    return terminal_text(".".join(key))
 
 
 def flatten(claims: Mapping[str, Any], prefix: tuple[str | int, ...] = ()

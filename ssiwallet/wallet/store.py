@@ -11,11 +11,19 @@ confirmed to the caller only after the new file is on disk (fsync of the file an
 directory).
 
 The schema is versioned (``PRAGMA user_version``); older databases are migrated on open.
+
+Rollback: every save raises the file's *generation* (in its authenticated header). The
+highest generation seen for a wallet id is also kept outside the sealed file, in the user's
+state directory (:func:`state_home`, one small 0600 file per wallet id, with the ids of the
+copies already used), and in the running process. An older file put back is refused on
+open (``wallet.rollback``) unless the citizen accepts it on purpose; a running wallet that
+finds the file on disk went backwards neither reloads it nor saves over it.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import sqlite3
 import time
@@ -23,6 +31,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import nacl.encoding
+import nacl.hash
 import nacl.utils
 
 from ssiwallet.errors import UnlockError, WalletError, WalletFormatError
@@ -38,7 +48,7 @@ from ssiwallet.wallet.sealed import (
     seal,
 )
 
-__all__ = ["SCHEMA_VERSION", "Store", "default_home"]
+__all__ = ["SCHEMA_VERSION", "Store", "default_home", "state_home"]
 
 WALLET_FILE = "wallet.keten"
 LOCK_FILE = "wallet.lock"
@@ -76,6 +86,65 @@ def default_home() -> Path:
     return Path(data) / "keten"
 
 
+def state_home() -> Path:
+    """Where the rollback marks live: ``$SSIWALLET_STATE_HOME``, else the user's state
+    directory (XDG) + ``keten``; apart from the wallet's own directory on purpose, so that
+    putting an old wallet directory back does not put the old mark back with it."""
+    if home := os.environ.get("SSIWALLET_STATE_HOME"):
+        return Path(home)
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "keten"
+
+
+_SEEN: dict[str, int] = {}
+"""The highest generation this process saw, per mark (the mark in memory)."""
+
+
+class Mark:
+    """The highest generation known for one wallet file, and the copies known to be used.
+
+    Keyed by the wallet id *and* the wallet's directory: a backup restored into a second
+    directory is the same wallet id living on as another file, with its own generations.
+    """
+
+    def __init__(self, wallet_id: str, home: Path) -> None:
+        self.wallet_id, self.home = wallet_id, str(home.resolve())
+        self.key = nacl.hash.sha256(f"{wallet_id}\n{self.home}".encode(),
+                                    encoder=nacl.encoding.HexEncoder).decode()[:32]
+        self.path = state_home() / "wallets" / f"{self.key}.json"
+        self.generation, self.used = _SEEN.get(self.key, 0), set[str]()
+        try:
+            doc = json.loads(self.path.read_text(encoding="utf-8"))
+            self.generation = max(self.generation, int(doc["generation"]))
+            self.used = {str(u) for u in doc.get("used", [])}
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # a damaged mark protects nothing; the next save writes a good one
+
+    def raise_to(self, generation: int, used: set[str]) -> None:
+        """Record ``generation`` (never lower) and ``used`` (never fewer), best effort on disk."""
+        _SEEN[self.key] = max(_SEEN.get(self.key, 0), generation)
+        if generation <= self.generation and used <= self.used:
+            return
+        self.generation, self.used = max(self.generation, generation), self.used | used
+        doc = {"wallet_id": self.wallet_id, "home": self.home,
+               "generation": self.generation, "used": sorted(self.used)}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            write_atomic(self.path, json.dumps(doc), secret=True)
+        except OSError:
+            pass  # the save itself is done; the mark in memory still holds
+
+
+def rollback_words(found: int, expected: int) -> str:
+    return (f"This wallet file is older than the last one this computer saw (generation "
+            f"{found}, expected at least {expected}): an older copy was put back, so "
+            f"credentials received and answers given since may be missing. Put the newer "
+            f"file back, or, if you restored this one on purpose, accept it once with "
+            f"`ssiwallet --accept-older list` (copies already shown stay used)")
+
+
 def _connect(image: bytes | None) -> sqlite3.Connection:
     db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
     if image is not None:
@@ -108,6 +177,7 @@ class Store:
         self._keys = keys
         self._db = db
         self.generation = generation
+        self._mark: Mark | None = None
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -131,11 +201,16 @@ class Store:
         return store
 
     @classmethod
-    def unlock(cls, home: Path, passphrase: str) -> Store:
+    def unlock(cls, home: Path, passphrase: str, *, accept_rollback: bool = False) -> Store:
         """Open the wallet in ``home``.
 
+        A file older than the highest generation this computer saw for the wallet is
+        refused, unless ``accept_rollback``: then it is taken on purpose, the copies known
+        to be used are marked used again, the acceptance is noted in the settings
+        (``rollback_accepted``) and the file is saved above the mark.
+
         Raises:
-            WalletError: ``wallet.not_found``.
+            WalletError: ``wallet.not_found``; ``wallet.rollback`` for an older file.
             UnlockError: wrong passphrase or damaged file (one message for both).
         """
         path = home / WALLET_FILE
@@ -145,7 +220,45 @@ class Store:
             raise WalletError(f"no wallet in {home}; create one with `ssiwallet init`",
                               code="wallet.not_found") from None
         header, keys, image = open_sealed(blob, WALLET_MAGIC, passphrase)
-        return cls(home, keys, _connect(image), header.generation)
+        store = cls(home, keys, _connect(image), header.generation)
+        mark = store._marked()
+        if header.generation < mark.generation:
+            if not accept_rollback:
+                store.close()
+                raise WalletError(rollback_words(header.generation, mark.generation),
+                                  code="wallet.rollback")
+            store._accept(mark)
+        else:
+            mark.raise_to(header.generation, set())
+        return store
+
+    def _accept(self, mark: Mark) -> None:
+        """Take an older file on purpose: never offer a copy known to be used as fresh.
+
+        Saved at once, above the mark, so that the next open (and any running wallet)
+        takes it as the newest file.
+        """
+        now = system_clock()
+        with self._locked():
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "UPDATE copies SET used_at = ? WHERE id = ? AND used_at IS NULL",
+                    [(now, u) for u in sorted(mark.used)])
+                self._db.execute(
+                    "INSERT OR REPLACE INTO settings VALUES ('rollback_accepted', ?)",
+                    (json.dumps({"at": now, "generation": self.generation,
+                                 "expected": mark.generation}),))
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                self.close()
+                raise
+            self._db.execute("COMMIT")
+            try:
+                self._write()
+            except BaseException:
+                self.close()
+                raise
 
     # ------------------------------------------------------------------ reading and writing
     def read(self) -> sqlite3.Connection:
@@ -186,11 +299,24 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
+    def _marked(self) -> Mark:
+        """The rollback mark of the wallet id the database holds now (it changes when a
+        backup is restored into an empty wallet)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'wallet_id'").fetchone()
+        wallet_id = "" if row is None else str(row[0])
+        if self._mark is None or self._mark.wallet_id != wallet_id:
+            self._mark = Mark(wallet_id, self.home)
+        return self._mark
+
     def _write(self) -> None:
         image = self._db.serialize()
-        write_atomic(self.path, seal(WALLET_MAGIC, self._keys, self.generation + 1, image),
-                     secret=True)
-        self.generation += 1
+        mark = self._marked()
+        generation = max(self.generation, mark.generation) + 1  # always above the mark
+        write_atomic(self.path, seal(WALLET_MAGIC, self._keys, generation, image), secret=True)
+        self.generation = generation
+        used = {str(r[0]) for r in self._db.execute(
+            "SELECT id FROM copies WHERE used_at IS NOT NULL")}
+        mark.raise_to(generation, used)  # after the file: a crash leaves the mark lower
 
     def _refresh(self) -> None:
         try:
@@ -198,8 +324,14 @@ class Store:
                 head = handle.read(HEADER_SIZE + 128)
         except FileNotFoundError:
             raise WalletError("the wallet was deleted", code="wallet.not_found") from None
-        if read_header(head, WALLET_MAGIC).generation != self.generation:
-            self._reload()
+        header = read_header(head, WALLET_MAGIC)
+        if header.generation == self.generation:
+            return
+        if header.generation < self.generation and header.salt == self._keys.salt:
+            # the same wallet, gone backwards under us: never load it, never save over it
+            raise WalletError(rollback_words(header.generation, self.generation),
+                              code="wallet.rollback")
+        self._reload()
 
     def _reload(self) -> None:
         header, self._keys, image = open_sealed(self.path.read_bytes(), WALLET_MAGIC,
@@ -207,6 +339,7 @@ class Store:
         self._db.close()
         self._db = _connect(image)
         self.generation = header.generation
+        self._marked().raise_to(header.generation, set())
 
     @contextmanager
     def _locked(self) -> Iterator[None]:

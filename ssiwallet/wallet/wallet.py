@@ -8,8 +8,8 @@ world are ``async`` and open their own HTTP session and registry client
   against the registry (:mod:`ssiwallet.holder.receive`) *before* anything is stored;
 * :meth:`Wallet.prepare` then :meth:`Wallet.present` or :meth:`Wallet.decline`: OpenID4VP
   with the consent step in between (:mod:`ssiwallet.holder.present`); each verifier gets a
-  copy no other verifier has seen, marked used *before* it leaves, and the verified receipt
-  goes into the history;
+  copy no other verifier has seen (the same one on every visit), marked used *before* it
+  leaves, and the verified receipt goes into the history;
 * :meth:`Wallet.refresh`: status and accreditation of every credential from the registry.
 """
 
@@ -78,9 +78,12 @@ class Wallet:
         return wallet
 
     @classmethod
-    def unlock(cls, home: Path, passphrase: str, *,
+    def unlock(cls, home: Path, passphrase: str, *, accept_rollback: bool = False,
                clock: Callable[[], int] | None = None) -> Wallet:
-        return cls(Store.unlock(home, passphrase), clock=clock)
+        """Open the wallet in ``home``; an older file than this computer saw is refused
+        (``wallet.rollback``) unless ``accept_rollback`` (see :meth:`Store.unlock`)."""
+        return cls(Store.unlock(home, passphrase, accept_rollback=accept_rollback),
+                   clock=clock)
 
     def close(self) -> None:
         """Drop the in-memory database (the file is always up to date)."""
@@ -233,21 +236,23 @@ class Wallet:
         return [Candidate(c.id, "dc+sd-jwt", c.vct, c.claims) for c in usable]
 
     def _take_copies(self, plan: vp.Plan) -> dict[str, rec.CopyRow]:
-        """Choose and mark one copy per credential: unused, else one this verifier saw."""
+        """Choose and mark one copy per credential: the one this verifier already saw,
+        else a copy no verifier has seen (marked used, with the verifier, before it
+        leaves). Visiting one verifier again never uses up the copies meant for others."""
         chosen: dict[str, rec.CopyRow] = {}
         with self.store.transaction() as db:
             for match in plan.matches.values():
                 cid = match.candidate_id
-                row = db.execute(rec.COPY_SQL + " WHERE credential_id = ? ORDER BY "
-                                 "used_at IS NOT NULL, random() LIMIT 1", (cid,)).fetchone()
-                pick = rec.copy_from_row(row) if row else None
-                if pick is not None and pick.used_at is not None:
-                    again = db.execute(rec.COPY_SQL + " WHERE credential_id = ? AND used_for = ?"
-                                       " LIMIT 1", (cid, plan.verifier)).fetchone()
-                    pick = rec.copy_from_row(again) if again else None
-                if pick is None:
+                row = db.execute(rec.COPY_SQL + " WHERE credential_id = ? AND used_for = ? "
+                                 "ORDER BY used_at DESC, id LIMIT 1",
+                                 (cid, plan.verifier)).fetchone()
+                if row is None:
+                    row = db.execute(rec.COPY_SQL + " WHERE credential_id = ? AND used_at IS "
+                                     "NULL ORDER BY random() LIMIT 1", (cid,)).fetchone()
+                if row is None:
                     raise WalletError("no unused copy of this credential is left; ask the "
                                       "issuer for new copies", code="wallet.no_fresh_copy")
+                pick = rec.copy_from_row(row)
                 db.execute("UPDATE copies SET used_at = ?, used_for = ? WHERE id = ?",
                            (self.clock(), plan.verifier, pick.id))
                 chosen[cid] = pick

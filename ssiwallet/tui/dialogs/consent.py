@@ -20,7 +20,7 @@ from textual.widgets import Button, Footer, Static
 
 from ssiwallet.core.claimpath import ClaimPath
 from ssiwallet.holder.present import Plan
-from ssiwallet.tui.fmt import claim_label, path_text, type_name
+from ssiwallet.tui.fmt import claim_label, clean, path_text, type_name
 from ssiwallet.wallet.records import CredentialCard
 
 __all__ = ["ConsentDialog", "over_asked_lines"]
@@ -32,10 +32,10 @@ def over_asked_lines(over_asked: Sequence[str], cards: Sequence[CredentialCard] 
     for entry in over_asked:
         vct, _, path = entry.rpartition(":")
         if not vct:
-            lines.append(entry)
+            lines.append(clean(entry))
             continue
         parts = path.split(".")
-        lines.append(f"{type_name(vct)}: {claim_label(vct, parts, cards)} ({path})")
+        lines.append(f"{type_name(vct)}: {claim_label(vct, parts, cards)} ({clean(path)})")
     return lines
 
 
@@ -56,8 +56,8 @@ class ConsentDialog(ModalScreen[bool]):
     # ------------------------------------------------------------------ content
     def _who(self) -> Text:
         plan = self.plan
-        text = Text.assemble((plan.name, "bold"), " asks for your data\n",
-                             (plan.verifier, "dim"), "  ")
+        text = Text.assemble((clean(plan.name), "bold"), " asks for your data\n",
+                             (clean(plan.verifier), "dim"), "  ")
         if plan.registered:
             text.append("registered verifier", style="green")
         else:
@@ -65,16 +65,16 @@ class ConsentDialog(ModalScreen[bool]):
                         style="bold white on red")
         purpose = plan.purpose
         text.append("\nPurpose: ", style="bold")
-        text.append(purpose.get("en") or purpose.get("nl") or "?")
+        text.append(clean(purpose.get("en") or purpose.get("nl") or "?"))
         if purpose.get("nl") and purpose.get("nl") != purpose.get("en"):
-            text.append(f"\n         {purpose['nl']} (nl)", style="italic")
+            text.append(f"\n         {clean(purpose['nl'])} (nl)", style="italic")
         return text
 
     def _credential(self, cid: str) -> tuple[str, str, list[CredentialCard]]:
         card = self.cards.get(cid)
         if card is None:
-            return cid, "", []
-        return card.type_name(), card.issuer_name or card.issuer, [card]
+            return clean(cid), "", []
+        return card.type_name(), clean(card.issuer_name or card.issuer), [card]
 
     def _label(self, cid: str, path: ClaimPath) -> str:
         card = self.cards.get(cid)
@@ -104,7 +104,7 @@ class ConsentDialog(ModalScreen[bool]):
     def _over(self) -> Text:
         cards = list(self.cards.values())
         text = Text.assemble(("WARNING: ", "bold red"), (
-            f"{self.plan.name} asks for MORE than it is registered for:", "bold"))
+            f"{clean(self.plan.name)} asks for MORE than it is registered for:", "bold"))
         for line in over_asked_lines(self.plan.over_asked, cards):
             text.append(f"\n  ! {line}", style="bold")
         text.append("\nShare only if you trust this request anyway; Decline is safer.")
@@ -113,7 +113,7 @@ class ConsentDialog(ModalScreen[bool]):
     def _unsatisfiable(self) -> Text:
         text = Text.assemble(("Your wallet cannot answer this request:", "bold"))
         for reason in self.plan.reasons or ["no credential in the wallet matches"]:
-            text.append(f"\n  - {reason}")
+            text.append(f"\n  - {clean(reason)}")
         return text
 
     def compose(self) -> ComposeResult:

@@ -16,7 +16,7 @@ from textual.widgets import Footer, Header, ListItem, ListView, Static
 
 from ssiwallet.tui.base import WalletScreen
 from ssiwallet.tui.dialogs.confirm import ConfirmDialog
-from ssiwallet.tui.fmt import problem
+from ssiwallet.tui.fmt import clean, problem
 from ssiwallet.tui.screens.backup import BackupScreen
 from ssiwallet.tui.screens.detail import DetailScreen
 from ssiwallet.tui.screens.history import HistoryScreen
@@ -140,7 +140,7 @@ class CardsScreen(WalletScreen):
         if card is None:
             self.notify("No credential to delete.")
             return
-        question = (f"Delete the {card.type_name()} from {card.issuer_name}?\n\n"
+        question = (f"Delete the {card.type_name()} from {clean(card.issuer_name)}?\n\n"
                     f"All {card.copies_total} copies go; the history keeps what was shown. "
                     "This cannot be undone (a backup can bring it back).")
 
@@ -153,7 +153,7 @@ class CardsScreen(WalletScreen):
                 self.notify(problem(exc), title="Delete failed", severity="error",
                             markup=False)
                 return
-            self.notify(f"Deleted the {card.type_name()}.")
+            self.notify(f"Deleted the {card.type_name()}.", markup=False)
             await self.reload()
 
         self.app.push_screen(ConfirmDialog(question, yes="Delete", no="Keep"), answer)

@@ -18,6 +18,7 @@ from textual.widgets import Footer, Header, Static
 from ssiwallet.tui.base import WalletScreen
 from ssiwallet.tui.fmt import (
     accreditation,
+    clean,
     day,
     flatten,
     path_text,
@@ -39,19 +40,19 @@ def _field(text: Text, name: str) -> None:
 def facts_text(card: CredentialCard, now: int) -> Text:
     """State, issuer, dates and copies of ``card`` as seen at ``now``."""
     text = Text.assemble((card.type_name(), "bold underline"))
-    text.append(f"  {card.vct}", style="dim")
+    text.append(f"  {clean(card.vct)}", style="dim")
     _field(text, "State")
     text.append_text(state_text(card.state(now), upper=True))
     checked = "never checked on the registry" if card.checked_at is None else \
         f"last checked {when(card.checked_at)}"
     text.append(f"   {checked}", style="dim")
     _field(text, "Issuer")
-    text.append(card.issuer_name or card.issuer, style="bold")
+    text.append(clean(card.issuer_name or card.issuer), style="bold")
     text.append("  ")
     text.append_text(accreditation(card.accredited))
-    text.append(f"\n{'':<10}{card.issuer}", style="dim")
+    text.append(f"\n{'':<10}{clean(card.issuer)}", style="dim")
     if card.issuer_url:
-        text.append(f"\n{'':<10}{card.issuer_url}", style="dim")
+        text.append(f"\n{'':<10}{clean(card.issuer_url)}", style="dim")
     _field(text, "Issued")
     text.append(day(card.iat))
     text.append("   expires ", style="bold")

@@ -17,7 +17,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
 from ssiwallet.tui.base import WalletScreen
-from ssiwallet.tui.fmt import path_text, when
+from ssiwallet.tui.fmt import clean, path_text, when
 from ssiwallet.tui.screens.present import OUTCOME_STYLE, receipt_text
 from ssiwallet.wallet.records import CredentialCard, HistoryEntry
 
@@ -50,16 +50,16 @@ class ReceiptScreen(WalletScreen):
     def compose(self) -> ComposeResult:
         entry = self.entry
         cards = self.wallet.cards()
-        text = Text.assemble((entry.name, "bold"), f"  {entry.verifier}",
+        text = Text.assemble((clean(entry.name), "bold"), f"  {clean(entry.verifier)}",
                              "\nwhen       ", when(entry.at),
                              "\noutcome    ",
                              (entry.outcome, OUTCOME_STYLE.get(entry.outcome, "bold")))
         purpose = entry.purpose
-        text.append(f"\nasked for  {purpose.get('en', '?')}")
+        text.append(f"\nasked for  {clean(purpose.get('en', '?'))}")
         if purpose.get("nl"):
-            text.append(f" / {purpose['nl']} (nl)", style="italic")
+            text.append(f" / {clean(purpose['nl'])} (nl)", style="italic")
         for reason in entry.reasons:
-            text.append(f"\nreason     {reason}", style="red")
+            text.append(f"\nreason     {clean(reason)}", style="red")
         text.append(f"\nwhat left  {left_text(entry, cards)}\n\n")
         text.append_text(receipt_text(entry, cards))
         yield Header()
@@ -68,7 +68,7 @@ class ReceiptScreen(WalletScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = f"answer to {self.entry.name}"
+        self.sub_title = f"answer to {clean(self.entry.name)}"
         self.query_one("#receipt-box").focus()
 
 
@@ -95,7 +95,7 @@ class HistoryScreen(WalletScreen):
         table = self.query_one("#history", DataTable)
         table.add_columns("When (UTC)", "Who", "Outcome", "What left")
         for entry in self.entries:
-            table.add_row(when(entry.at).removesuffix(" UTC"), entry.name,
+            table.add_row(when(entry.at).removesuffix(" UTC"), clean(entry.name),
                           Text(entry.outcome, style=OUTCOME_STYLE.get(entry.outcome, "")),
                           left_text(entry, cards), key=entry.id)
         table.display = bool(self.entries)

@@ -20,7 +20,7 @@ from textual.widgets import Footer, Header, Input, LoadingIndicator, Static
 
 from ssiwallet.tui.base import WalletScreen, form_row
 from ssiwallet.tui.dialogs.consent import ConsentDialog
-from ssiwallet.tui.fmt import claim_label, path_text, problem, retention, type_name
+from ssiwallet.tui.fmt import claim_label, clean, path_text, problem, retention, type_name
 from ssiwallet.wallet.records import CredentialCard, HistoryEntry
 
 __all__ = ["OUTCOME_STYLE", "PresentScreen", "outcome_text", "receipt_text"]
@@ -35,10 +35,10 @@ def receipt_text(entry: HistoryEntry, cards: Sequence[CredentialCard] = ()) -> T
         return Text("No receipt: nothing was shown to this verifier.", style="dim")
     text = Text.assemble(("Receipt signed by the verifier", "bold underline"))
     purpose = receipt.get("purpose") or {}
-    text.append(f"\nresult     {receipt.get('result', '?')}")
-    text.append(f"\npurpose    {purpose.get('en', '?')}")
+    text.append(f"\nresult     {clean(receipt.get('result', '?'))}")
+    text.append(f"\npurpose    {clean(purpose.get('en', '?'))}")
     if purpose.get("nl"):
-        text.append(f" / {purpose['nl']} (nl)", style="italic")
+        text.append(f" / {clean(purpose['nl'])} (nl)", style="italic")
     text.append(f"\nretention  {retention(int(receipt.get('retention', 0)))}")
     received = receipt.get("received") or []
     text.append("\nreceived   ")
@@ -50,7 +50,7 @@ def receipt_text(entry: HistoryEntry, cards: Sequence[CredentialCard] = ()) -> T
         for path in item.get("claims", []):
             text.append(f"\n    {claim_label(vct, path, cards)} ")
             text.append(f"({path_text(path)})", style="dim")
-    text.append(f"\nreceipt id {receipt.get('jti', '?')}", style="dim")
+    text.append(f"\nreceipt id {clean(receipt.get('jti', '?'))}", style="dim")
     return text
 
 
@@ -58,11 +58,11 @@ def outcome_text(entry: HistoryEntry, cards: Sequence[CredentialCard] = ()) -> T
     """The outcome of one answer, with the reasons of a refusal and the receipt."""
     text = Text.assemble(("Outcome: ", "bold"),
                          (entry.outcome.upper(), OUTCOME_STYLE.get(entry.outcome, "bold")),
-                         f"  {entry.name}")
+                         f"  {clean(entry.name)}")
     if entry.outcome == "declined":
         text.append("\nYou declined; the verifier was told no and nothing left the wallet.")
     for reason in entry.reasons:
-        text.append(f"\nreason: {reason}", style="red")
+        text.append(f"\nreason: {clean(reason)}", style="red")
     text.append("\n")
     text.append_text(receipt_text(entry, cards))
     return text

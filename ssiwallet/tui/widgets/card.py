@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from ssiwallet.tui.fmt import accreditation, day, state_text
+from ssiwallet.tui.fmt import accreditation, clean, day, state_text
 from ssiwallet.wallet.records import CredentialCard
 
 __all__ = ["CredentialCardWidget", "card_lines"]
@@ -18,7 +18,7 @@ __all__ = ["CredentialCardWidget", "card_lines"]
 
 def card_lines(card: CredentialCard, now: int) -> Text:
     """The two lines under the card's title (issuer, then state and copies)."""
-    name = card.issuer_name or card.issuer
+    name = clean(card.issuer_name or card.issuer)
     text = Text.assemble("issued by ", (name, "bold"), "  ")
     text.append_text(accreditation(card.accredited))
     text.append("\n")
