@@ -17,9 +17,13 @@ the SD-JWT and status-list layers: ``alg: none`` is ``jose.alg_not_allowed`` whe
 appears. Failures of this layer are :class:`~ssiwallet.errors.Oid4vpError` ``oid4vp.*``.
 
 Decisions:
-- Client identifier: only ``decentralized_identifier:did:keten:…``. Every other prefix (and a
-  bare pre-registered id) is ``oid4vp.bad_client_id``. Trust in a Keten verifier comes from its
-  registry registration, and only a did:keten DID has one.
+- Client identifier: only ``decentralized_identifier:did:keten:…``. Trust in a Keten verifier
+  comes from its registry registration, and only a did:keten DID has one. A well-formed
+  client_id of another §5.9.3 prefix (``redirect_uri:``, which cannot sign a request;
+  ``x509_san_dns:``/``x509_hash:``; a DID of another method; a pre-registered name …) is
+  ``oid4vp.unsupported_client_id_prefix`` with the reason; a malformed one is
+  ``oid4vp.bad_client_id``. The client_id is judged before the shape of the request, so a
+  request from a client the wallet cannot trust is refused for that reason.
 - ``kid`` must be ``<that DID>#key-N`` (``oid4vp.bad_kid``; another DID's key is
   ``oid4vp.kid_not_client``). The caller resolves the key on the registry. ``jwk``/``jku``/
   ``x5u``/``x5c`` headers are refused. The did:keten syntax is repeated here rather than
@@ -27,7 +31,8 @@ Decisions:
   keeps both copies in agreement.
 - Signed request objects by reference only. ``request`` by value is refused
   (``oid4vp.request_by_value``). It would make QR codes large, and it would add an unsigned
-  path. An unsigned request cannot exist with this client-id prefix (§5.9.3).
+  path. An unsigned request cannot exist with this client-id prefix (§5.9.3); request
+  parameters put in the link itself are ``oid4vp.unsigned_request``.
 - ``typ`` must be ``oauth-authz-req+jwt`` already at parse (§5: MUST NOT process otherwise) and
   again at verify. A request object is at most 64 KiB.
 - Request payload: ``aud`` is exactly ``https://self-issued.me/v2`` (static discovery, §5.8).
@@ -42,7 +47,9 @@ Decisions:
   Verification allows ``leeway`` (60 s) on both ends.
 - ``response_uri`` (and ``request_uri``): lowercase ``https://``, or ``http://`` to
   127.0.0.1, localhost or ::1 only (development and tests). No userinfo, no fragment, no
-  spaces or control characters, at most 2048 characters. ``response_uri`` is not tied to the
+  spaces or control characters, at most 2048 characters. The ``redirect_uri`` a response
+  endpoint answers with follows the same rules but may have a fragment (§8.2). A refusal
+  names the rule broken. ``response_uri`` is not tied to the
   origin of ``request_uri``: it sits inside the object the registered key signed.
 - ``client_metadata``: the builder sends ``vp_formats_supported`` for ``dc+sd-jwt`` with the
   algorithms the verifier accepts (``EdDSA``, ``Ed25519``, ``ES256``; §5.1 requires it when
@@ -168,25 +175,40 @@ def check_kid(kid: object, did: str, *, what: str) -> str:
     return match.group(0)
 
 
-def check_http_url(value: object, *, what: str, reason: str) -> str:
-    """An ``https`` URL, or ``http`` to a loopback host; no userinfo, fragment or oddities."""
-    bad = fail(reason, f"{what} must be an https URL (http only to a loopback host), "
-                       f"got {show(value)}")
-    if not isinstance(value, str) or not 0 < len(value) <= MAX_URL_CHARS \
-            or not value.isascii() or _UNSAFE_URL_CHAR.search(value) or "#" in value:
-        raise bad
+def check_http_url(value: object, *, what: str, reason: str, fragment: bool = False) -> str:
+    """An ``https`` URL, or ``http`` to a loopback host; no userinfo or oddities.
+
+    A query is allowed. A fragment only with ``fragment=True``: a ``redirect_uri`` from a
+    response endpoint may carry its fresh value there (§8.2, whose own example is
+    ``…/cb#response_code=…``); a ``request_uri`` or ``response_uri`` may not. Each refusal
+    says what is wrong with the URL.
+    """
+    def bad(why: str) -> Oid4vpError:
+        return fail(reason, f"{what} {why}, got {show(value)}")
+
+    if not isinstance(value, str):
+        raise bad("must be a string")
+    if not 0 < len(value) <= MAX_URL_CHARS:
+        raise bad(f"must be 1 to {MAX_URL_CHARS} characters")
+    if not value.isascii() or _UNSAFE_URL_CHAR.search(value):
+        raise bad("has characters a URL may not contain (non-ASCII, space, control or \\)")
+    if "#" in value and not fragment:
+        raise bad("must not have a fragment (#…)")
     try:
         parts = urlsplit(value)
         port = parts.port
     except ValueError:
-        raise bad from None
+        raise bad("is not a well-formed URL (bad host or port)") from None
+    if parts.scheme not in ("https", "http") or not value.startswith(parts.scheme + "://"):
+        raise bad("must be an https URL (http only to a loopback host)")
+    if not parts.hostname:
+        raise bad("has no host")
+    if "@" in parts.netloc:
+        raise bad("must not carry user information (…@host)")
     if port == 0:
-        raise bad
-    if parts.scheme not in ("https", "http") or not value.startswith(parts.scheme + "://") \
-            or not parts.hostname or "@" in parts.netloc:
-        raise bad
+        raise bad("must not name port 0")
     if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
-        raise bad
+        raise bad("must use https (http only to 127.0.0.1, localhost or ::1)")
     return value
 
 
@@ -277,7 +299,7 @@ def parse_request_object(jwt: object, *, expected_client_id: str | None = None) 
     """
     parsed, payload = parse_keten_jwt(jwt, typ=REQUEST_TYP, what="request object")
     client_id = payload.get("client_id")
-    did = verifier_did(client_id)
+    did = check_client_id(client_id)
     if expected_client_id is not None and client_id != expected_client_id:
         raise fail("client_id_mismatch", "request object client_id differs from the URI's")
     kid = check_kid(parsed.header.get("kid"), did, what="request object")
@@ -342,17 +364,61 @@ def build_request_uri(*, client_id: str, request_uri: str) -> str:
     return uri
 
 
+_KNOWN_PREFIXES = {
+    "redirect_uri": "a redirect_uri: verifier cannot sign its request (§5.9.3), and this "
+                    "wallet presents only to signed requests of a registered verifier",
+    "x509_san_dns": "X.509 certificate verifiers are not supported (HAIP is not implemented)",
+    "x509_hash": "X.509 certificate verifiers are not supported (HAIP is not implemented)",
+    "verifier_attestation": "verifier attestations are not supported",
+    "openid_federation": "OpenID Federation verifiers are not supported",
+    "origin": "the origin: prefix is for the Digital Credentials API only",
+}
+_UNSIGNED_PARAMS = frozenset({"response_type", "response_mode", "response_uri", "redirect_uri",
+                              "nonce", "dcql_query", "scope", "state", "client_metadata"})
+
+
+def check_client_id(client_id: object) -> str:
+    """The verifier DID of a client_id, or an error that says what kind of client it is.
+
+    ``oid4vp.unsupported_client_id_prefix`` for a well-formed client_id of a Client
+    Identifier Prefix of §5.9.3 that Keten does not accept (``redirect_uri:``, ``x509_*:``,
+    a DID of another method, a pre-registered name …); ``oid4vp.bad_client_id`` for one
+    that is malformed.
+    """
+    if isinstance(client_id, str) and client_id:
+        prefix, colon, rest = client_id.partition(":")
+        if prefix in _KNOWN_PREFIXES and rest:
+            raise fail("unsupported_client_id_prefix",
+                       f"client_id prefix {prefix}: is not supported: {_KNOWN_PREFIXES[prefix]}; "
+                       f"got {show(client_id)}")
+        if prefix + colon == CLIENT_ID_PREFIX and rest.startswith("did:") \
+                and not rest.startswith("did:keten:") and len(rest.split(":")) >= 3:
+            raise fail("unsupported_client_id_prefix",
+                       f"only did:keten verifiers are supported (their keys and registration "
+                       f"are on the registry), got {show(client_id)}")
+        if not colon and _URL_SAFE.fullmatch(client_id):
+            raise fail("unsupported_client_id_prefix",
+                       f"pre-registered client_id {show(client_id)} is not supported: a Keten "
+                       f"verifier is named {CLIENT_ID_PREFIX}did:keten:…")
+    return verifier_did(client_id)
+
+
 def parse_request_uri(uri: object) -> tuple[str, str]:
     """Read an invocation URI; return ``(client_id, request_uri)``.
 
     Raises:
-        Oid4vpError: ``oid4vp.bad_uri``, ``oid4vp.too_large``, ``oid4vp.request_by_value``,
-            ``oid4vp.bad_client_id``.
+        Oid4vpError: ``oid4vp.bad_uri``, ``oid4vp.too_large``, ``oid4vp.request_by_value``
+            (a signed request object in ``request``), ``oid4vp.unsigned_request`` (the
+            request parameters themselves in the URI), ``oid4vp.bad_client_id``,
+            ``oid4vp.unsupported_client_id_prefix``.
     """
     if not isinstance(uri, str) or len(uri) > MAX_URI_CHARS:
         raise fail("too_large", f"request URI must be a string of at most {MAX_URI_CHARS} chars")
-    if not uri.isascii() or _UNSAFE_URL_CHAR.search(uri) or "#" in uri:
-        raise fail("bad_uri", "request URI has characters a URI may not contain")
+    if not uri.isascii() or _UNSAFE_URL_CHAR.search(uri):
+        raise fail("bad_uri", "request URI has characters a URI may not contain (non-ASCII, "
+                              "space, control or \\)")
+    if "#" in uri:
+        raise fail("bad_uri", "request URI must not have a fragment (#…)")
     scheme, _, rest = uri.partition(":")
     if scheme.lower() != URI_SCHEME:
         why = " (HAIP is not supported)" if scheme.lower() == "haip-vp" else ""
@@ -361,22 +427,34 @@ def parse_request_uri(uri: object) -> tuple[str, str]:
     query = rest[3:] if rest.startswith("//?") else rest[1:] if rest.startswith("?") else None
     if query is None:
         raise fail("bad_uri", f"request URI must be {URI_SCHEME}://?client_id=…&request_uri=…")
-    try:
+    try:  # the length is bounded above; the number of parameters is checked below
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True,
-                          encoding="utf-8", errors="strict", max_num_fields=len(_URI_PARAMS))
-    except ValueError:
-        raise fail("bad_uri", "request URI query is malformed") from None
+                          encoding="utf-8", errors="strict")
+    except ValueError as exc:
+        why = "a parameter without '='" if "bad query field" in str(exc) else \
+            "a parameter that is not percent-encoded UTF-8"
+        raise fail("bad_uri", f"request URI query has {why}") from None
     params = dict(pairs)
     if len(params) != len(pairs):
-        raise fail("bad_uri", "request URI repeats a parameter")
+        twice = sorted({k for k, _ in pairs if sum(1 for n, _ in pairs if n == k) > 1})
+        raise fail("bad_uri", f"request URI repeats {[show(t) for t in twice]}")
+    if "client_id" not in params:
+        raise fail("bad_uri", "request URI has no client_id")
+    # Who the verifier is decides first: a client this wallet cannot trust is refused for
+    # that reason, whatever shape its request has.
+    check_client_id(params["client_id"])
     if "request" in params:
-        raise fail("request_by_value", "request objects are accepted by reference only")
+        raise fail("request_by_value", "request objects are accepted by reference only "
+                                       "(request_uri), not by value (request)")
+    if "request_uri" not in params and _UNSIGNED_PARAMS & params.keys():
+        raise fail("unsigned_request", "the request parameters are in the URI itself, "
+                                       "unsigned; only a signed request object fetched from "
+                                       "request_uri is accepted")
     unknown = sorted(params.keys() - _URI_PARAMS)
-    if unknown or "client_id" not in params or "request_uri" not in params:
-        raise fail("bad_uri", "request URI must carry exactly client_id and request_uri, "
-                              f"not {[show(u) for u in unknown]}")
+    if unknown or "request_uri" not in params:
+        raise fail("bad_uri", "request URI must carry exactly client_id and request_uri"
+                              + (f", not {[show(u) for u in unknown]}" if unknown else ""))
     if params.get("request_uri_method", "get") not in ("get", "post"):
         raise fail("bad_uri", "request_uri_method must be get or post")
-    verifier_did(params["client_id"])
     request_uri = check_http_url(params["request_uri"], what="request_uri", reason="bad_uri")
     return params["client_id"], request_uri

@@ -397,7 +397,7 @@ def build_post_answer(*, receipt: str | None, redirect_uri: str | None = None) -
         answer[ANSWER_MEMBER] = receipt
     if redirect_uri is not None:
         answer["redirect_uri"] = check_http_url(redirect_uri, what="redirect_uri",
-                                                reason="bad_answer")
+                                                reason="bad_answer", fragment=True)
     return answer
 
 
@@ -413,5 +413,6 @@ def parse_post_answer(body: str | bytes) -> PostAnswer:
         raise fail("bad_answer", f"{ANSWER_MEMBER} must be a string")
     redirect = answer.get("redirect_uri")
     if redirect is not None:
-        redirect = check_http_url(redirect, what="redirect_uri", reason="bad_answer")
+        redirect = check_http_url(redirect, what="redirect_uri", reason="bad_answer",
+                                  fragment=True)
     return PostAnswer(receipt=receipt, redirect_uri=redirect)

@@ -257,13 +257,16 @@ def test_refused_tokens(case: str) -> None:
 LONG_URL = "https://v.example/" + "a" * 2040
 REFUSED_PAYLOADS: list[tuple[str, dict[str, Any], str]] = [
     ("client_id redirect_uri prefix", {"client_id": "redirect_uri:https://v.example/cb"},
-     "oid4vp.bad_client_id"),
-    ("client_id x509_san_dns", {"client_id": "x509_san_dns:v.example"}, "oid4vp.bad_client_id"),
-    ("client_id origin", {"client_id": "origin:https://v.example"}, "oid4vp.bad_client_id"),
+     "oid4vp.unsupported_client_id_prefix"),
+    ("client_id x509_san_dns", {"client_id": "x509_san_dns:v.example"},
+     "oid4vp.unsupported_client_id_prefix"),
+    ("client_id origin", {"client_id": "origin:https://v.example"},
+     "oid4vp.unsupported_client_id_prefix"),
     ("client_id other DID method", {"client_id": "decentralized_identifier:did:example:123"},
-     "oid4vp.bad_client_id"),
+     "oid4vp.unsupported_client_id_prefix"),
     ("client_id bare DID", {"client_id": DID}, "oid4vp.bad_client_id"),
-    ("client_id pre-registered", {"client_id": "verifier-1"}, "oid4vp.bad_client_id"),
+    ("client_id pre-registered", {"client_id": "verifier-1"},
+     "oid4vp.unsupported_client_id_prefix"),
     ("client_id prefix in capitals", {"client_id": "Decentralized_Identifier:" + DID},
      "oid4vp.bad_client_id"),
     ("client_id with suffix", {"client_id": CLIENT_ID + "#key-1"}, "oid4vp.bad_client_id"),
@@ -402,7 +405,7 @@ def test_spec_example_payload_shape_parses_once_made_keten() -> None:
     """§5.5's decoded request object with its DCQL query, moved to Keten's profile."""
     example = _spec_json_after("The decoded payload is:")
     assert code_of(lambda: oid4vp.parse_request_object(signed(body={
-        **example, "iat": NOW, "exp": NOW + 60}))) == "oid4vp.bad_client_id"
+        **example, "iat": NOW, "exp": NOW + 60}))) == "oid4vp.unsupported_client_id_prefix"
     example.pop("redirect_uri")
     example.update(client_id=CLIENT_ID, iss=CLIENT_ID, response_mode="direct_post",
                    response_uri=RESPONSE_URI, state=STATE, iat=NOW, exp=NOW + 60)
@@ -518,7 +521,7 @@ BASE = f"client_id={ENC_CLIENT}&request_uri={ENC_REQUEST}"
     (f"openid4vp://?client_id={ENC_CLIENT}&request_uri=", "oid4vp.bad_uri"),
     (f"openid4vp://?client_id={ENC_CLIENT}&request_uri=%2Frelative", "oid4vp.bad_uri"),
     (f"openid4vp://?client_id=x509_san_dns%3Av.example&request_uri={ENC_REQUEST}",
-     "oid4vp.bad_client_id"),
+     "oid4vp.unsupported_client_id_prefix"),
     (f"openid4vp://?client_id=&request_uri={ENC_REQUEST}", "oid4vp.bad_client_id"),
     (f"openid4vp://?client_id={ENC_CLIENT}&request_uri={ENC_REQUEST}%ff", "oid4vp.bad_uri"),
     (f"openid4vp://?{BASE}&novalue", "oid4vp.bad_uri"),
