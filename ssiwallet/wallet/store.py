@@ -112,21 +112,29 @@ class Mark:
         self.key = nacl.hash.sha256(f"{wallet_id}\n{self.home}".encode(),
                                     encoder=nacl.encoding.HexEncoder).decode()[:32]
         self.path = state_home() / "wallets" / f"{self.key}.json"
-        self.generation, self.used = _SEEN.get(self.key, 0), set[str]()
+        self.generation, self.used = 0, set[str]()
+        self._load()
+
+    def _load(self) -> None:
+        """Take in the mark on disk and in this process (only ever upwards)."""
+        self.generation = max(self.generation, _SEEN.get(self.key, 0))
         try:
             doc = json.loads(self.path.read_text(encoding="utf-8"))
             self.generation = max(self.generation, int(doc["generation"]))
-            self.used = {str(u) for u in doc.get("used", [])}
-        except FileNotFoundError:
-            pass
+            self.used |= {str(u) for u in doc.get("used", [])}
         except (OSError, ValueError, KeyError, TypeError):
-            pass  # a damaged mark protects nothing; the next save writes a good one
+            pass  # none yet, or damaged: it protects nothing; the next save writes a good one
 
     def raise_to(self, generation: int, used: set[str]) -> None:
-        """Record ``generation`` (never lower) and ``used`` (never fewer), best effort on disk."""
+        """Record ``generation`` (never lower) and ``used`` (never fewer), best effort on disk.
+
+        Called after the wallet file is in place, so a crash in between leaves the mark
+        lower than the file, never higher.
+        """
         _SEEN[self.key] = max(_SEEN.get(self.key, 0), generation)
         if generation <= self.generation and used <= self.used:
             return
+        self._load()  # another process may have raised it since
         self.generation, self.used = max(self.generation, generation), self.used | used
         doc = {"wallet_id": self.wallet_id, "home": self.home,
                "generation": self.generation, "used": sorted(self.used)}
@@ -134,7 +142,7 @@ class Mark:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             write_atomic(self.path, json.dumps(doc), secret=True)
         except OSError:
-            pass  # the save itself is done; the mark in memory still holds
+            pass  # the save itself is done; the mark in this process still holds
 
 
 def rollback_words(found: int, expected: int) -> str:
