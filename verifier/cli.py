@@ -8,6 +8,9 @@ Commands::
     check FILE (--issuer-jwk JWK_FILE | --registry URL [--genesis-hash HEX])
           [--nonce N --aud A] [--no-kb] [--now EPOCH]
 
+A nonce (or audience) that starts with ``-`` (one random base64url nonce in 64 does) is
+taken as the value of ``--nonce``/``--aud``, written ``--nonce -abc`` or ``--nonce=-abc``.
+
 ``check`` prints the processed payload as JSON and exits 0, or prints
 ``{"error": CODE, "detail": ...}`` and exits 1; with ``--registry`` the issuer key is the
 one the registry gives for the credential's ``kid`` (a key of its ``iss``) on its issuance
@@ -132,19 +135,23 @@ COMMANDS: dict[str, Command] = {"check": cmd_check, "init": cmd_init, "serve": c
                                 "request": cmd_request}
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ssi-verifier", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    check = sub.add_parser("check", help="verify an SD-JWT(+KB) presentation")
+def _check_args(check: argparse.ArgumentParser) -> None:
     check.add_argument("file", type=Path, help="the presentation (compact or JSON), '-' = stdin")
-    check.add_argument("--issuer-jwk", type=Path, help="issuer public JWK file")
+    check.add_argument("--issuer-jwk", type=Path,
+                       help="issuer public JWK file (used whatever the kid, or without one)")
     check.add_argument("--registry", type=value_arg(HttpOrigin),
                        help="resolve the issuer key on this registry node")
     check.add_argument("--genesis-hash", help="pin the registry's genesis")
-    check.add_argument("--nonce", help="the nonce the KB-JWT must carry")
+    check.add_argument("--nonce", help="the nonce the KB-JWT must carry (may start with '-')")
     check.add_argument("--aud", help="the audience the KB-JWT must name")
     check.add_argument("--no-kb", action="store_true", help="do not require key binding")
     check.add_argument("--now", type=int, help="verify as of this time (seconds since epoch)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ssi-verifier", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    _check_args(sub.add_parser("check", help="verify an SD-JWT(+KB) presentation"))
     init = sub.add_parser("init", help="make keys, configuration and the DID request")
     init.add_argument("dir", type=Path)
     init.add_argument("--registry", required=True, type=value_arg(HttpOrigin))
@@ -161,8 +168,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_VALUE_OPTIONS = ("--nonce", "--aud")
+"""``check`` options whose value may start with ``-`` (argparse would take it for an option)."""
+
+
+def _glue_values(argv: Sequence[str], options: Sequence[str]) -> list[str]:
+    """``--nonce -abc`` → ``--nonce=-abc`` for the check command, unless the next word is
+    itself one of the command's options (a forgotten value stays an argparse error)."""
+    probe = argparse.ArgumentParser(add_help=True)
+    _check_args(probe)
+    known = {o for action in probe._actions for o in action.option_strings}
+    out = list(argv)
+    if not out or out[0] != "check":
+        return out
+    i = 1
+    while i < len(out) - 1:
+        if out[i] == "--":
+            break
+        if out[i] in options and out[i + 1].startswith("-") and out[i + 1] not in known:
+            out[i:i + 2] = [f"{out[i]}={out[i + 1]}"]
+        i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    args = _parser().parse_args(_glue_values(words, _VALUE_OPTIONS))
     return run_command(COMMANDS[args.command], args)
 
 if __name__ == "__main__":
