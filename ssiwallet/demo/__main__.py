@@ -10,6 +10,7 @@ open the TUI and the desk pages against it.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import signal
 import sys
@@ -69,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.dir.resolve()
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
+    # the demo's throwaway wallet keeps its rollback marks in the demo folder, not the user's
+    os.environ.setdefault("SSIWALLET_STATE_HOME", str(workdir / "wallet-state"))
     stack = Stack(workdir)
     try:
         chapter("0. Setting up: a registry consortium, three issuers, two verifiers")
