@@ -18,7 +18,8 @@ from registry.errors import ProofError, RegistryError
 from registry.ledger.block import BlockError
 from registry.ledger.didketen import DidUrlError, KetenDid, multikey
 from registry.ledger.fields import TxMalformedError
-from registry.ledger.resolve import DidNotFoundError, parse_version_time, resolution_error, resolve
+from registry.ledger.resolve import DidNotFoundError
+from registry.ledger.resolve import answer as resolution_answer
 from registry.ledger.rules import TxConflictError, TxForbiddenError, TxRejectedError
 from registry.ledger.tx import MAX_TX_BYTES, parse_tx
 from registry.node.node import Node, NodeHaltedError, NotSequencerError
@@ -34,7 +35,6 @@ from ssiwallet.infra.web import (
     StatusTable,
     error_middleware,
     json_response,
-    status_for,
 )
 
 __all__ = ["NODE", "STATUSES", "NodeSettings", "add_routes", "create_node_app", "node_application"]
@@ -197,18 +197,13 @@ async def consistency(request: web.Request) -> web.Response:
 
 
 async def identifiers(request: web.Request) -> web.Response:
+    """The DID Resolution HTTP(S) binding: ``Accept`` picks the representation; a DID URL
+    with a ``#fragment`` (sent as ``%23``) is dereferenced (:func:`resolution_answer`)."""
     node = request.app[NODE]
-    raw_time = request.query.get("versionTime")
-    try:
-        version_time = None if raw_time is None else parse_version_time(raw_time)
-        result = resolve(node.chain.state, request.match_info["did"], version_time,
-                         node.clock())
-    except RegistryError as exc:
-        status = status_for(exc, STATUSES)
-        status = 400 if status == 422 else status  # a DID that cannot be, not a refusal
-        return json_response(resolution_error(exc), status=status)
-    return web.Response(text=strictjson.dumps(result),
-                        content_type="application/did-resolution+json")
+    got = resolution_answer(node.chain.state, request.match_info["did"], request.query,
+                            request.headers.get("Accept"), node.clock())
+    return web.Response(body=got.body.encode("utf-8"), status=got.status,
+                        headers={"Content-Type": got.media_type, "Vary": "Accept"})
 
 
 async def accreditations(request: web.Request) -> web.Response:

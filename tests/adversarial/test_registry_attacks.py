@@ -110,7 +110,7 @@ class Reg:
         async with self.client.request(method, path, data=data) as resp:
             text = await resp.text()
             assert resp.status != 500, f"{method} {path}: 500 {text}"
-            if resp.content_type in ("application/json", "application/did-resolution+json"):
+            if resp.content_type in ("application/json", "application/ld+json"):
                 return resp.status, json.loads(text)
             return resp.status, text
 

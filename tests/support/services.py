@@ -47,7 +47,8 @@ from ssiwallet.core.keys import Ed25519PrivateKey
 from ssiwallet.infra.clock import FakeClock
 
 REGISTRY_CHAIN = "registry.keten.example/it"
-_JSON_TYPES = ("application/json", "application/did-resolution+json")
+_JSON_TYPES = ("application/json", "application/ld+json", "application/did-resolution",
+               "application/did+ld+json", "application/did+json")
 
 
 @dataclass
