@@ -6,6 +6,11 @@ aiohttp HTTP exception into the same shape with an ``http.*`` code, and anything
 an opaque 500 that is logged here and never shows a traceback to the client. Every error
 answer is logged in one line, and :func:`serve_forever` logs what a service serves and
 where, so a service's log (its stderr) says it started and why each failed request failed.
+
+:func:`serve_forever` also bounds what a slow or vanishing client can hold (see
+:class:`ServeLimits`): the time to send a request's headers and its body, an idle
+keep-alive connection's life, and the number of connections; a client that goes away
+mid-request is one INFO line, never a traceback.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import json
 import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -24,9 +30,9 @@ from aiohttp.typedefs import Middleware
 from ssiwallet.core import strictjson
 from ssiwallet.errors import InputError, SsiError
 
-__all__ = ["MAX_BODY", "Handler", "StatusTable", "error_middleware", "error_response",
-           "every", "form_body", "json_body", "json_response", "log_to_stderr", "serve",
-           "serve_forever", "status_for"]
+__all__ = ["LIMITS", "MAX_BODY", "Handler", "ServeLimits", "StatusTable", "error_middleware",
+           "error_response", "every", "form_body", "json_body", "json_response",
+           "log_to_stderr", "make_runner", "serve", "serve_forever", "start_site", "status_for"]
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +107,118 @@ def _logged(request: web.Request, response: web.StreamResponse, code: str = "",
 Banner = Mapping[str, object] | Callable[[web.Application], Mapping[str, object]]
 
 
+@dataclass(frozen=True)
+class ServeLimits:
+    """What a client may hold of a service, and for how long (:func:`serve_forever`)."""
+
+    header_timeout: float = 20.0
+    """Seconds to send a request's line and headers, counted from the connection's start or
+    from the end of the previous answer; an idle keep-alive connection is closed after the
+    same time (aiohttp's ``keepalive_timeout`` covers both)."""
+    body_timeout: float = 30.0
+    """Seconds to send the whole body (at most :data:`MAX_BODY`) once the headers are in:
+    408, and the connection closed."""
+    max_connections: int = 512
+    """Open connections at once; one more is answered 503 and closed at once."""
+    max_line_size: int = 8190
+    max_field_size: int = 8190
+    lingering_time: float = 1.0
+    """Seconds spent reading and discarding a body the answer did not need."""
+
+
+LIMITS = ServeLimits()
+"""The limits every service runs with."""
+
+
+def _slow_client_middleware(limits: ServeLimits) -> Middleware:
+    """Read a body within ``body_timeout`` before any handler runs, and make a client that
+    went away one INFO line (innermost, so the error middleware answers the 408)."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            # (a multipart body is streamed by its reader, so it is left to the handler)
+            if request.body_exists and not request.content_type.startswith("multipart/"):
+                try:
+                    async with asyncio.timeout(limits.body_timeout):
+                        await request.read()  # kept: the handler's read() returns it
+                except TimeoutError:
+                    raise web.HTTPRequestTimeout(
+                        reason=f"body not received within {limits.body_timeout:g} s") from None
+            return await handler(request)
+        except ConnectionResetError:  # aiohttp's ClientConnectionResetError too
+            # Nobody reads this answer: it ends the request in the one line the error
+            # middleware logs ("-> 499 client went away"), without a traceback.
+            return web.Response(status=499, reason="client went away")
+        except asyncio.CancelledError:
+            log.info("%s %s: cancelled, the client went away", request.method, request.path)
+            raise
+
+    return middleware
+
+
+class _CappedSite(web.TCPSite):
+    """A TCP site that answers 503 to a connection beyond ``max_connections`` and closes it."""
+
+    def __init__(self, runner: web.AppRunner, host: str, port: int, max_connections: int
+                 ) -> None:
+        super().__init__(runner, host, port)
+        self.max_connections = max_connections
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)
+        server = self._runner.server
+        assert server is not None
+        cap = self.max_connections
+
+        def protocol() -> asyncio.Protocol:
+            if len(server.connections) >= cap:
+                return _Refuse()
+            return server()
+
+        self._server = await asyncio.get_running_loop().create_server(
+            protocol, self._host, self._port, backlog=self._backlog)
+        sockets = self._server.sockets
+        self._bound_port = sockets[0].getsockname()[1] if sockets else self._port
+
+
+class _Refuse(asyncio.Protocol):
+    _ANSWER = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
+               b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.WriteTransport)
+        transport.write(self._ANSWER)
+        transport.close()
+
+
+def make_runner(app: web.Application, limits: ServeLimits | None = None) -> web.AppRunner:
+    """The runner of every service: ``app`` with the slow-client middleware and ``limits``
+    (default :data:`LIMITS`)."""
+    limits = limits or LIMITS
+    app.middlewares.append(_slow_client_middleware(limits))
+    return web.AppRunner(app, access_log=None, keepalive_timeout=limits.header_timeout,
+                         max_line_size=limits.max_line_size,
+                         max_field_size=limits.max_field_size,
+                         lingering_time=limits.lingering_time)
+
+
+async def start_site(runner: web.AppRunner, host: str, port: int,
+                     limits: ServeLimits | None = None) -> int:
+    """Listen on ``host:port`` (0: any free port) with the connection cap; the bound port."""
+    site = _CappedSite(runner, host, port, (limits or LIMITS).max_connections)
+    await site.start()
+    return site.port
+
+
 async def serve_forever(app: web.Application, host: str, port: int, banner: Banner) -> None:
     """Serve ``app`` and print a JSON banner with its ``url`` on stdout once it listens
     (scripts and tests wait for that line rather than for a port to open). A callable banner
-    is asked once the app has started, for what only its resources know (a node's height)."""
-    runner = web.AppRunner(app, access_log=None)
+    is asked once the app has started, for what only its resources know (a node's height).
+    Slow and vanishing clients are bounded by :data:`LIMITS`."""
+    runner = make_runner(app)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
+    await start_site(runner, host, port)
     if callable(banner):
         banner = banner(app)
     url = f"http://{host}:{port}"
