@@ -142,7 +142,7 @@ def tamper(kind: str, record: dict[str, Any]) -> list[dict[str, Any]]:
         edit(lambda r: r["keys"][0].update(validFrom=r["keys"][0]["validFrom"] - 1))
         edit(lambda r: r["keys"][0].update(
             compromisedSince=None if r["keys"][0]["compromisedSince"] else 1))
-        edit(lambda r: r["keys"][-1].update(multikey=r["keys"][-1]["multikey"][:-1] + "x"))
+        edit(lambda r: r["keys"][-1].update(multikey=_other_last(r["keys"][-1]["multikey"])))
         edit(lambda r: r["keys"].pop() if len(r["keys"]) > 1 else r["keys"].append({}))
         edit(lambda r: r.update(deactivated=1 if r["deactivated"] is None else None))
     elif kind in ("accreditation", "revoked"):
@@ -168,3 +168,8 @@ def tamper(kind: str, record: dict[str, Any]) -> list[dict[str, Any]]:
         edit(lambda r: r.update(bits=r["bits"] * 2))
     edit(lambda r: r.update(extra=True))
     return out
+
+
+def _other_last(text: str) -> str:
+    """``text`` with its last character changed (never to itself: a random key may end in x)."""
+    return text[:-1] + ("y" if text.endswith("x") else "x")
