@@ -1,9 +1,13 @@
 """``ssiwallet``: the terminal wallet. No arguments opens the TUI; subcommands script it.
 
-Output is text for people, or one JSON document with ``--json``. Exit status: 0 done,
-1 error (``{"error": CODE, "detail": ...}`` with ``--json``), 2 the verifier refused the
-presentation, or a command line that cannot be acted on (argparse's usage error on stderr;
-a malformed value names its code, e.g. ``input.bad_url``), 3 the person declined it,
+Output is text for people, or one JSON document with ``--json``. Exit status: 0 done
+(for ``present``: the verifier accepted, or took the presentation without a Keten receipt,
+``"outcome": "sent"``, ``"receipt_status": "none"``), 1 error (``{"error": CODE, "detail":
+...}`` with ``--json``; ``wallet.unregistered_verifier`` for ``--yes`` to a verifier the
+registry does not list, without ``--allow-unregistered``; an answer that failed after the
+claims left is an error too, and the history keeps the disclosure), 2 the verifier refused
+the presentation, or a command line that cannot be acted on (argparse's usage error on
+stderr; a malformed value names its code, e.g. ``input.bad_url``), 3 the person declined it,
 130 interrupted. The passphrase comes from
 ``SSIWALLET_PASSPHRASE`` or a prompt; it is never an argument (arguments show in ``ps``).
 In text mode everything printed passes :func:`~ssiwallet.wallet.records.terminal_text`
@@ -107,6 +111,10 @@ def cmd_present(args: argparse.Namespace) -> Result:
     if not plan.satisfiable:
         raise WalletError("the wallet holds nothing that answers this request: "
                           + "; ".join(plan.reasons), code="wallet.unsatisfiable")
+    if not plan.registered and args.yes and not args.allow_unregistered:
+        raise WalletError(f"{plan.verifier} is not registered as a verifier on the registry: "
+                          "nothing was sent; answer the consent question yourself, or add "
+                          "--allow-unregistered to --yes", code="wallet.unregistered_verifier")
     agree = args.yes
     if not agree and not args.decline:
         if not sys.stdin.isatty():
@@ -118,10 +126,19 @@ def cmd_present(args: argparse.Namespace) -> Result:
         entry = asyncio.run(wallet.decline(plan))
         return Outcome(3, {**doc, "outcome": entry.outcome}, "Declined: nothing was shown.")
     entry = asyncio.run(wallet.present(plan))
-    doc.update(outcome=entry.outcome, reasons=entry.reasons, receipt=entry.receipt)
-    status = 0 if entry.outcome == "accepted" else 2
-    words = ("Shared and accepted." if status == 0 else
-             "The verifier refused: " + ", ".join(entry.reasons))
+    doc.update(outcome=entry.outcome, reasons=entry.reasons, receipt=entry.receipt,
+               receipt_status=entry.receipt_status, redirect_uri=entry.redirect_uri)
+    if entry.receipt_note:
+        doc["receipt_note"] = entry.receipt_note
+    status = 2 if entry.outcome == "refused" else 0
+    if status == 2:
+        words = "The verifier refused: " + ", ".join(entry.reasons)
+    elif entry.receipt is None:
+        words = f"Shared; {entry.receipt_note}."
+    else:
+        words = "Shared and accepted."
+    if entry.redirect_uri:
+        words += f"\nThe verifier asks you to continue at {entry.redirect_uri}"
     return Outcome(status, doc, (consent + "\n\n" if args.yes else "") + words + "\n"
                    + text.history_text([entry]))
 
@@ -211,6 +228,9 @@ def _parser() -> argparse.ArgumentParser:
     subs["present"].add_argument("uri")
     subs["present"].add_argument("--yes", action="store_true", help="share without asking")
     subs["present"].add_argument("--decline", action="store_true", help="say no")
+    subs["present"].add_argument("--allow-unregistered", action="store_true",
+                                 help="with --yes: share even with a verifier the registry "
+                                 "does not list (the consent screen warns otherwise)")
     for name in ("backup", "restore"):
         subs[name].add_argument("file", type=Path)
     subs["delete"].add_argument("id", nargs="?")

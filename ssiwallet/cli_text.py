@@ -71,6 +71,9 @@ def consent_text(plan: Plan, cards: Sequence[CredentialCard]) -> str:
         stay = sorted(card.claim_label(p) if card else t(".".join(map(str, p)))
                       for p in plan.staying.get(cid, []))
         lines += ["  stays in your wallet:"] + [f"    - {name}" for name in stay]
+    if not plan.registered:
+        lines += ["", "WARNING: the registry does not list this verifier: nobody vouches for "
+                  "who it is", "or for what it may ask. Share only if you know it."]
     if plan.over_asked:
         lines += ["", "WARNING: this verifier asks for more than it is registered for:"]
         lines += [f"  ! {t(item)}" for item in plan.over_asked]
@@ -87,6 +90,8 @@ def history_text(entries: Sequence[HistoryEntry]) -> str:
                      f"{'' if shown == 1 else 's'} shown)")
         if h.reasons:
             lines.append(f"    reasons: {', '.join(map(t, h.reasons))}")
+        if h.receipt_note:
+            lines.append(f"    {h.receipt_note}")
         if h.receipt:
             received = "; ".join(".".join(map(str, p)) for r in h.receipt["received"]
                                  for p in r["claims"])

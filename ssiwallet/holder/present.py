@@ -41,11 +41,11 @@ from ssiwallet.core.receipt import (
 )
 from ssiwallet.core.sdjwt import parse
 from ssiwallet.core.sdjwt.holder import present as sd_present
-from ssiwallet.errors import Oid4vpError
+from ssiwallet.errors import Oid4vpError, SsiError
 from ssiwallet.infra.clock import Clock, system_clock
 from ssiwallet.infra.http import AddressRefusedError, Client, HttpError, Response, as_http
 
-__all__ = ["Plan", "PresentationResult", "decline", "prepare", "send"]
+__all__ = ["Plan", "PresentationResult", "SentError", "decline", "prepare", "send"]
 
 MAX_RESPONSE = 1 << 20
 """Largest verifier answer read (a request object, the answer to a presentation)."""
@@ -83,14 +83,37 @@ class Plan:
 
 @dataclass(frozen=True)
 class PresentationResult:
-    """The verifier's answer: its verified receipt and, if refused, the reason codes."""
+    """The verifier's answer: its verified receipt and, if refused, the reason codes.
 
-    accepted: bool
-    receipt: Receipt
-    receipt_jwt: str
+    ``receipt`` and ``receipt_jwt`` are ``None`` for a verifier that sends no Keten receipt;
+    then ``accepted`` is ``None`` too (OpenID4VP's answer does not say) and ``redirect_uri``
+    is where the verifier would like the person to go next (shown, never followed here).
+    """
+
+    accepted: bool | None
+    receipt: Receipt | None
+    receipt_jwt: str | None
     reasons: list[str]
     used: dict[str, str]  # candidate id -> the copy (credential) that was presented
     sent: dict[str, list[str]]  # the vp_token as posted (what left the wallet)
+    redirect_uri: str | None = None
+
+
+class SentError(Oid4vpError):
+    """The vp_token was posted (the data has left), then the answer failed.
+
+    ``code`` and ``detail`` are those of the failure (``oid4vp.response_refused``,
+    ``oid4vp.bad_answer``, ``json.*``, a receipt's ``oid4vp.*`` or ``jose.*``); ``sent`` and
+    ``used`` are as in :class:`PresentationResult`. ``receipt_jwt`` is the Keten receipt that
+    did not verify (kept as evidence), else ``None``; ``answered`` is whether an HTTP answer
+    came at all (a lost connection may or may not have delivered the data).
+    """
+
+    def __init__(self, cause: SsiError, *, sent: dict[str, list[str]], used: dict[str, str],
+                 receipt_jwt: str | None = None, answered: bool = True) -> None:
+        super().__init__(cause.detail, code=cause.code)
+        self.sent, self.used = sent, used
+        self.receipt_jwt, self.answered = receipt_jwt, answered
 
 
 def _err(detail: str, code: str) -> Oid4vpError:
@@ -197,7 +220,9 @@ async def send(plan: Plan, *, copies: Mapping[str, tuple[str, PrivateKey]],
         copies: per candidate id, an unused copy (the issued SD-JWT and its holder key).
 
     Raises:
-        Oid4vpError: ``oid4vp.unsatisfiable``, ``oid4vp.response_*``, receipt errors.
+        Oid4vpError: ``oid4vp.unsatisfiable`` (nothing sent).
+        SentError: after the vp_token was posted: ``oid4vp.response_*``, an answer that is
+            not a JSON object, a Keten receipt that does not verify.
     """
     if not plan.satisfiable:
         raise _err("the wallet cannot answer this request: " + "; ".join(plan.reasons),
@@ -213,19 +238,33 @@ async def send(plan: Plan, *, copies: Mapping[str, tuple[str, PrivateKey]],
         vp_token.setdefault(qid, []).append(shown.compact())
         used[match.candidate_id] = token
     form = build_response(vp_token, request.state)
-    body = await _post(session, request.response_uri, form)
-    answer = parse_post_answer(body)
-    if answer.receipt is None:
-        raise _err("the verifier sent no receipt", "oid4vp.no_receipt")
-    receipt = parse_receipt(answer.receipt)
-    verifier_key = await registry.issuer_key(receipt.kid, clock())
-    verify_receipt(receipt, verifier_key, verifier=plan.verifier, nonce=request.nonce,
-                   state=request.state, vp_token=form["vp_token"], now=clock())
-    reasons = strictjson.loads_object(body, what="answer").get("keten_reasons", [])
+    try:
+        body = await _post(session, request.response_uri, form)
+    except AddressRefusedError:
+        raise  # refused before connecting: nothing left
+    except Oid4vpError as exc:
+        raise SentError(exc, sent=vp_token, used=used,
+                        answered=exc.code != "oid4vp.response_unavailable") from None
+    try:
+        answer = parse_post_answer(body)
+        members = strictjson.loads_object(body, what="answer")
+    except SsiError as exc:
+        raise SentError(exc, sent=vp_token, used=used) from None
+    if answer.receipt is None:  # a verifier that is not Keten's (§8.2): done, no receipt
+        return PresentationResult(None, None, None, [], used, vp_token, answer.redirect_uri)
+    try:
+        receipt = parse_receipt(answer.receipt)
+        verifier_key = await registry.issuer_key(receipt.kid, clock())
+        verify_receipt(receipt, verifier_key, verifier=plan.verifier, nonce=request.nonce,
+                       state=request.state, vp_token=form["vp_token"], now=clock())
+    except SsiError as exc:
+        raise SentError(exc, sent=vp_token, used=used, receipt_jwt=answer.receipt) from None
+    reasons = members.get("keten_reasons", [])
     if not isinstance(reasons, list):
         reasons = []
     return PresentationResult(receipt.accepted, receipt, answer.receipt,
-                              [str(r) for r in reasons if isinstance(r, str)], used, vp_token)
+                              [str(r) for r in reasons if isinstance(r, str)], used, vp_token,
+                              answer.redirect_uri)
 
 
 async def decline(plan: Plan, *, session: Client) -> None:

@@ -21,10 +21,17 @@ from ssiwallet.core.claimpath import Element
 from ssiwallet.core.credtypes import REGISTRY
 from ssiwallet.core.keys import Ed25519PrivateKey
 
-__all__ = ["CopyRow", "CredentialCard", "HistoryEntry", "card_from_row", "flatten",
-           "history_from_row", "label", "terminal_text", "type_claim_label", "type_label"]
+__all__ = ["NO_RECEIPT", "RECEIPT_INVALID", "SENT", "CopyRow", "CredentialCard", "HistoryEntry",
+           "card_from_row", "flatten", "history_from_row", "label", "terminal_text",
+           "type_claim_label", "type_label"]
 
 STATES = ("valid", "suspended", "revoked", "expired", "unknown")
+SENT = "sent"
+"""The outcome of a presentation a verifier took without a Keten receipt (OpenID4VP §8.2)."""
+NO_RECEIPT = "no receipt: this verifier does not use Keten receipts"
+"""What the CLI and the TUI say of a disclosure whose verifier sent no receipt."""
+RECEIPT_INVALID = "receipt invalid: the verifier's receipt did not verify"
+"""What they say when a Keten receipt came but did not verify (the data left all the same)."""
 
 _SEQUENCE = re.compile(
     r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"  # CSI: colours, cursor moves, clearing the screen
@@ -164,26 +171,54 @@ class CopyRow:
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One answer to a verifier: what left the wallet, and the verifier's signed receipt."""
+    """One answer to a verifier: what left the wallet, and the verifier's signed receipt.
+
+    ``outcome``: ``accepted`` or ``refused`` (the verified receipt says which), ``declined``
+    (nothing left), ``sent`` (a verifier without Keten receipts took it), or, when the
+    answer failed after the data left, ``sent, receipt invalid`` (the receipt that did not
+    verify is kept in ``receipt_jwt``), ``sent, verifier error``, ``sent, answer unreadable``
+    or ``maybe sent, no answer``. ``redirect_uri`` is only on the entry
+    :meth:`~ssiwallet.wallet.wallet.Wallet.present` returns (where the verifier would send
+    the person next); the history does not keep it.
+    """
 
     id: str
     at: int
     verifier: str
     name: str
     purpose: dict[str, str]
-    outcome: str  # accepted | refused | declined
+    outcome: str
     credentials: list[str]
     disclosed: dict[str, list[list[str | int]]]
     reasons: list[str]
     receipt: dict[str, Any] | None
     receipt_jwt: str | None = field(repr=False)
+    redirect_uri: str | None = field(default=None, repr=False)
+
+    @property
+    def receipt_status(self) -> str | None:
+        """``verified``, ``invalid`` (a Keten receipt that did not verify), ``none`` (data
+        left without a receipt), or ``None`` when nothing left (declined)."""
+        if self.receipt is not None:
+            return "verified"
+        if self.outcome == "declined":
+            return None
+        return "invalid" if self.receipt_jwt else "none"
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "at": self.at, "verifier": self.verifier, "name": self.name,
-                "purpose": self.purpose, "outcome": self.outcome,
-                "credentials": self.credentials, "disclosed": self.disclosed,
-                "reasons": self.reasons, "receipt": self.receipt,
-                "receipt_jwt": self.receipt_jwt}
+        out = {"id": self.id, "at": self.at, "verifier": self.verifier, "name": self.name,
+               "purpose": self.purpose, "outcome": self.outcome,
+               "credentials": self.credentials, "disclosed": self.disclosed,
+               "reasons": self.reasons, "receipt": self.receipt,
+               "receipt_status": self.receipt_status, "receipt_jwt": self.receipt_jwt}
+        if (note := self.receipt_note) is not None:
+            out["receipt_note"] = note
+        return out
+
+    @property
+    def receipt_note(self) -> str | None:
+        """In words, why a disclosure that left has no verified receipt (else ``None``)."""
+        return {"none": NO_RECEIPT, "invalid": RECEIPT_INVALID}.get(self.receipt_status or "")
 
 
 CARD_SQL = """

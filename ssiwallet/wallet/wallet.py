@@ -9,12 +9,14 @@ world are ``async`` and open their own HTTP session and registry client
 * :meth:`Wallet.prepare` then :meth:`Wallet.present` or :meth:`Wallet.decline`: OpenID4VP
   with the consent step in between (:mod:`ssiwallet.holder.present`); each verifier gets a
   copy no other verifier has seen (the same one on every visit), marked used *before* it
-  leaves, and the verified receipt goes into the history;
+  leaves, and the verified receipt goes into the history (every disclosure that left is
+  there, with a receipt or marked as without one);
 * :meth:`Wallet.refresh`: status and accreditation of every credential from the registry.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -36,7 +38,7 @@ from ssiwallet.infra.clock import Clock, system_clock
 from ssiwallet.wallet import backup as backups
 from ssiwallet.wallet import records as rec
 from ssiwallet.wallet.net import Online, check_endpoint, online
-from ssiwallet.wallet.records import CredentialCard, HistoryEntry
+from ssiwallet.wallet.records import SENT, CredentialCard, HistoryEntry
 from ssiwallet.wallet.refresh import check_all
 from ssiwallet.wallet.sealed import DEFAULT_KDF, KdfParams
 from ssiwallet.wallet.store import Store
@@ -259,17 +261,36 @@ class Wallet:
         return chosen
 
     async def present(self, plan: vp.Plan) -> HistoryEntry:
-        """Send what ``plan`` says (after consent) and keep the verified receipt."""
+        """Send what ``plan`` says (after consent) and keep the verified receipt.
+
+        Every disclosure that left is in the history, receipt or not: ``sent`` for a
+        verifier that answers without a Keten receipt (OpenID4VP 1.0 §8.2; the returned
+        entry carries its ``redirect_uri``, never followed), and an entry saying what went
+        wrong when the answer fails after the data left, before the error is raised.
+
+        Raises:
+            SentError: the data left but the answer failed (recorded first).
+        """
         chosen = self._take_copies(plan)
-        async with self.online() as net:
-            result = await vp.send(plan, copies={k: (c.token, c.holder_key)
-                                                 for k, c in chosen.items()},
-                                   session=net.http, registry=net.registry, clock=self.clock)
+        try:
+            async with self.online() as net:
+                result = await vp.send(plan, copies={k: (c.token, c.holder_key)
+                                                     for k, c in chosen.items()},
+                                       session=net.http, registry=net.registry,
+                                       clock=self.clock)
+        except vp.SentError as exc:
+            self._record(plan, _failed_outcome(exc), [exc.code], exc.receipt_jwt, None)
+            exc.detail += " (the claims were sent: the history keeps what left)"
+            exc.args = (exc.detail,)
+            raise
+        if result.receipt is None:
+            entry = self._record(plan, SENT, [], None, None)
+            return dataclasses.replace(entry, redirect_uri=result.redirect_uri)
         entry = self._record(plan, "accepted" if result.accepted else "refused", result.reasons,
                              result.receipt_jwt, _receipt_json(result.receipt))
         if not result.accepted:
             await self.refresh(only=list(chosen))
-        return entry
+        return dataclasses.replace(entry, redirect_uri=result.redirect_uri)
 
     async def decline(self, plan: vp.Plan) -> HistoryEntry:
         """Tell the verifier no; the history keeps that nothing was shown."""
@@ -298,6 +319,17 @@ class Wallet:
             db.executemany("UPDATE credentials SET status = ?, accredited = ?, checked_at = ? "
                            "WHERE id = ?", updates)
         return self.cards()
+
+
+def _failed_outcome(exc: vp.SentError) -> str:
+    """The history's word for an answer that failed after the data left."""
+    if exc.receipt_jwt is not None:
+        return "sent, receipt invalid"
+    if not exc.answered:
+        return "maybe sent, no answer"
+    if exc.code == "oid4vp.response_refused":
+        return "sent, verifier error"
+    return "sent, answer unreadable"
 
 
 def _receipt_json(receipt: Any) -> dict[str, Any]:

@@ -65,7 +65,7 @@ async def _wallet(offer: dict[str, Any], link: str, registry: str, genesis: str
         token = present(parse(got.copies[1].credential), [["title"]],
                         holder_key=got.copies[1].holder_key, nonce="cli-nonce-1234567890",
                         aud="https://desk.example", iat=int(time.time()))
-        return result.accepted, result.reasons, token.compact()
+        return result.accepted is True, result.reasons, token.compact()
 
 
 @pytest.mark.slow

@@ -63,6 +63,8 @@ class ConsentDialog(ModalScreen[bool]):
         else:
             text.append("\n NOT registered as a verifier on the registry: be careful ",
                         style="bold white on red")
+            text.append("\nNobody vouches for who it is or for what it may ask. Share only "
+                        "if you know it.", style="bold red")
         purpose = plan.purpose
         text.append("\nPurpose: ", style="bold")
         text.append(clean(purpose.get("en") or purpose.get("nl") or "?"))

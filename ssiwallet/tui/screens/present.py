@@ -32,6 +32,9 @@ def receipt_text(entry: HistoryEntry, cards: Sequence[CredentialCard] = ()) -> T
     """The verifier's receipt: jti, purpose, retention and what it says it received."""
     receipt = entry.receipt
     if receipt is None:
+        if entry.receipt_note:  # the data left all the same
+            return Text(entry.receipt_note[:1].upper() + entry.receipt_note[1:] + ".",
+                        style="bold yellow")
         return Text("No receipt: nothing was shown to this verifier.", style="dim")
     text = Text.assemble(("Receipt signed by the verifier", "bold underline"))
     purpose = receipt.get("purpose") or {}
