@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench screenshots clean
+.PHONY: demo test test-fast lint bench screenshots clean fuzz
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,6 +26,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check ssiwallet issuer verifier registry tests bench
 	$(BIN)/mypy
 	$(BIN)/mypy --explicit-package-bases tests
+
+# every parser under a fuzzer, FUZZ_SECONDS each (default 30): atheris, else Hypothesis
+FUZZ_SECONDS ?= 30
+fuzz: $(STAMP)
+	@$(BIN)/python -c "import atheris" 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[fuzz]' || echo "atheris did not install: the targets run on Hypothesis"
+	$(BIN)/python -m fuzz --seconds $(FUZZ_SECONDS) $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
