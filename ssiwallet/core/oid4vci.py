@@ -72,8 +72,11 @@ def _http_url(value: object, what: str, code: str) -> str:
     """An absolute http(s) URL without fragment (https required except on loopback)."""
     if not isinstance(value, str) or len(value) > 2048:
         raise _bad(f"{what} must be a URL", code)
-    parts = urlsplit(value)
-    loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"}
+    try:
+        parts = urlsplit(value)
+        loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"}
+    except ValueError:  # e.g. a bracketed host that is no IPv6 address: "https://["
+        raise _bad(f"{what} is not a URL (its host does not parse)", code) from None
     if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
         raise _bad(f"{what} must be an https URL (http only on loopback)", code)
     if not parts.netloc or parts.fragment:
@@ -88,7 +91,10 @@ def well_known_url(identifier: str, suffix: str) -> str:
     (OpenID4VCI 1.0 §12.2.2, RFC 8414 §3.1); a terminating ``/`` of the path is dropped
     first. An identifier without a path gets the plain ``/.well-known/<suffix>``.
     """
-    parts = urlsplit(identifier)
+    try:
+        parts = urlsplit(identifier)
+    except ValueError:
+        parts = urlsplit("")  # refused just below, like any other identifier without a host
     if not parts.scheme or not parts.netloc or parts.query or parts.fragment:
         raise _bad(f"{identifier[:80]!r} is not an identifier a well-known URI can be made "
                    "from (absolute, without query or fragment)", "oid4vci.invalid_metadata")
@@ -206,7 +212,10 @@ def parse_offer_uri(uri: str) -> CredentialOffer | str:
     """
     if not isinstance(uri, str) or len(uri) > MAX_OFFER_CHARS:
         raise _bad("an offer link must be a string of at most 16 KiB")
-    parts = urlsplit(uri.strip())
+    try:
+        parts = urlsplit(uri.strip())
+    except ValueError:  # a bracketed host that is no IPv6 address
+        raise _bad("the offer link does not parse") from None
     if parts.scheme not in (OFFER_SCHEME, "https", "http"):
         raise _bad(f"not an {OFFER_SCHEME}:// link")
     try:

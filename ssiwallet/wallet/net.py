@@ -37,7 +37,10 @@ def _host_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 
 def is_loopback_url(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:  # not a URL at all: certainly not one on loopback
+        return False
     ip = _host_ip(host)
     return host == "localhost" or (ip is not None and ip.is_loopback)
 
@@ -48,8 +51,12 @@ def check_endpoint(url: str, *, dev: bool, what: str) -> str:
     Raises:
         WalletError: ``wallet.endpoint_refused``.
     """
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        raise WalletError(f"the wallet does not call {what} at {url[:200]!r}: it is not a URL",
+                          code="wallet.endpoint_refused") from None
     ip = _host_ip(host)
     local = host == "localhost" or host.endswith(".localhost") or (
         ip is not None and not ip.is_global)

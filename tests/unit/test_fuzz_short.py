@@ -1,12 +1,11 @@
 """The short tier of the fuzzers (fuzz/, `make fuzz`): every target on its committed seed
 corpus and a fixed number of structure-aware mutations of it. An input may parse or raise
 the project's own SsiError; any other exception fails. Findings not fixed yet are pinned as
-strict xfails below, so a fix turns them into failures that ask for this file to be updated.
+strict xfails; fixed ones stay below as regression tests with their minimal inputs.
 """
 
 from __future__ import annotations
 
-import traceback
 from pathlib import Path
 
 import pytest
@@ -19,19 +18,6 @@ from ssiwallet.errors import SsiError
 EXAMPLES = 150
 
 
-def _oid4vci_bracketed_host(exc: BaseException) -> bool:
-    """Finding 1 (below): urlsplit's ValueError out of oid4vci._http_url."""
-    last = traceback.extract_tb(exc.__traceback__)[-2:]
-    return isinstance(exc, ValueError) and any(
-        f.name == "_http_url" and f.filename.endswith("oid4vci.py") for f in last)
-
-
-KNOWN = {"oid4vci_offer": _oid4vci_bracketed_host,
-         "oid4vci_offer_uri": _oid4vci_bracketed_host,
-         "oid4vci_metadata": _oid4vci_bracketed_host,
-         "oid4vci_receive": _oid4vci_bracketed_host}
-
-
 def test_every_target_has_seeds() -> None:
     assert sorted(p.name for p in CORPUS.iterdir() if p.is_dir()) == sorted(TARGETS)
     assert all(seeds(name) for name in TARGETS)
@@ -40,8 +26,7 @@ def test_every_target_has_seeds() -> None:
 
 @pytest.mark.parametrize("name", sorted(TARGETS))
 def test_target_briefly(name: str) -> None:
-    tolerate = KNOWN.get(name, lambda exc: False)
-    assert hypothesis_run(name, examples=EXAMPLES, tolerate=tolerate) > EXAMPLES // 2
+    assert hypothesis_run(name, examples=EXAMPLES, tolerate=lambda exc: False) > EXAMPLES // 2
 
 
 def test_the_harness_reports_a_foreign_exception() -> None:
@@ -54,31 +39,36 @@ def test_the_harness_reports_a_foreign_exception() -> None:
         del TARGETS["_boom"]
 
 
-# --- findings: minimal inputs, pinned until fixed -----------------------------------------
-# Finding 1: a bracketed host that is not an IPv6 address ("https://[") in an offer, an offer
-# URI or issuer metadata escapes as urlsplit's ValueError ("Invalid IPv6 URL") instead of
-# Oid4vciError (SECURITY-TESTS 45). Found by the oid4vci_offer, oid4vci_offer_uri and
-# oid4vci_metadata targets.
+# --- findings: minimal inputs ---------------------------------------------------------------
+# Finding 1 (fixed): a bracketed host that is not an IPv6 address ("https://[") in an offer,
+# an offer URI or issuer metadata escaped as urlsplit's ValueError ("Invalid IPv6 URL")
+# instead of Oid4vciError (SECURITY-TESTS 45). Found by the oid4vci_offer, oid4vci_offer_uri
+# and oid4vci_metadata targets.
 
 BRACKETED = "https://["
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="finding 1: oid4vci._http_url")
 def test_finding_offer_with_a_bracketed_host() -> None:
     with pytest.raises(SsiError):
         parse_offer({"credential_issuer": BRACKETED})
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="finding 1: oid4vci._http_url")
 def test_finding_offer_uri_with_a_bracketed_host() -> None:
     with pytest.raises(SsiError):
         parse_offer_uri("openid-credential-offer://?credential_offer_uri=https%3A%2F%2F%5B")
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="finding 1: oid4vci._http_url")
 def test_finding_metadata_with_a_bracketed_endpoint() -> None:
     with pytest.raises(SsiError):
         parse_issuer_metadata({"credential_issuer": "https://issuer.example",
                                "credential_endpoint": BRACKETED},
                               expected_issuer="https://issuer.example")
 
+
+
+def test_finding_offer_link_with_a_bracketed_host_of_its_own() -> None:
+    """The offer link itself (not a URL inside it) with an unbalanced bracket in its host."""
+    with pytest.raises(SsiError):
+        parse_offer_uri("opeh4tpsredential-offer://cr]edential_offer=%11%5Cud800%22")
+    with pytest.raises(SsiError):
+        parse_offer_uri("https://[/?credential_offer_uri=x")
