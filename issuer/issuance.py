@@ -38,7 +38,7 @@ from ssiwallet.core.statuslist import StatusRef
 from ssiwallet.core.vc import issue_vc
 from ssiwallet.errors import InputError, Oid4vciError
 
-__all__ = ["STATUS_VALUES", "Issuance", "Nonces"]
+__all__ = ["STATUS_VALUES", "Issuance", "Nonces", "new_credential_id"]
 
 STATUS_VALUES = {"valid": 0, "revoked": 1, "suspended": 2}
 NONCE_LIFETIME = 300
@@ -79,6 +79,15 @@ class Nonces:
                                          code="issuer.invalid_nonce", oauth="invalid_nonce")
         return expires
 
+
+
+def new_credential_id() -> str:
+    """A random credential id (12 bytes, base64url) that never starts with ``-``, so a clerk
+    can type it as an argument (``ssi-issuer revoke ID``) without it reading as an option."""
+    while True:
+        credential_id = secrets.token_urlsafe(12)
+        if not credential_id.startswith("-"):
+            return credential_id
 
 class Issuance:
     """Credential issuance and status changes for one issuer."""
@@ -129,7 +138,7 @@ class Issuance:
         list_id, size = await self.current_list(len(proofs), now)
         token_hash = secret_hash("keten/issuer/token", token)
         controller = self.link.controller
-        credential_id = secrets.token_urlsafe(12)
+        credential_id = new_credential_id()
         with self.store.transaction():
             current = self.store.offer(offer.id)
             if self.store.token(token_hash) is None or current is None or current.sealed is None:

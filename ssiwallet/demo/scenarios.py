@@ -119,7 +119,7 @@ def school_rotates(world: World, wallet: Wallet, say: Say) -> None:
 def municipality_revokes(world: World, wallet: Wallet, say: Say) -> None:
     town: Issuer = world.issuers["municipality"]
     newest = town.admin("GET", "/admin/credentials")["credentials"][0]
-    world.stack.run(ISSUER, "revoke", "--config", town.config, newest["id"])
+    world.stack.run(ISSUER, "revoke", "--config", town.config, "--", newest["id"])
     say(f"{town.name} revokes the identity credential (one status.update on the registry "
         "flips the bit of all 10 copies)", f"$ ssi-issuer revoke --config {town.config} "
         f"{newest['id']}")
