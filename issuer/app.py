@@ -20,6 +20,7 @@ from issuer.issuance import Nonces
 from issuer.registry_link import RegistryLink
 from issuer.store import IssuerStore
 from registry.client import RegistryClient, TrustPolicy
+from ssiwallet.infra.budget import Budget, Rate, budget_middleware
 from ssiwallet.infra.clock import Clock, system_clock
 from ssiwallet.infra.http import Transport
 from ssiwallet.infra.web import MAX_BODY, every
@@ -53,11 +54,23 @@ async def _expire_offers(app: web.Application) -> None:
     ctx.store.expire_offers(ctx.clock())
 
 
+def budgets() -> dict[tuple[str, str], Budget]:
+    """Fresh budgets for the writes a wallet or a sign-in makes: per peer address and overall
+    (429 beyond)."""
+    def protocol() -> Budget:
+        return Budget(Rate(10, 60), Rate(100, 300))
+
+    return {("POST", "/nonce"): protocol(), ("POST", "/token"): protocol(),
+            ("POST", "/credential"): protocol(), ("POST", "/admin/offers"): protocol(),
+            ("POST", "/desk/login"): Budget(Rate(2, 10), Rate(20, 40))}
+
+
 def create_app(config: IssuerConfig, *, clock: Clock = system_clock,
                transport: Transport | None = None,
                nonces: Nonces | None = None) -> web.Application:
     """The aiohttp application of one configured issuer (see the module docstring)."""
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[routes.error_middleware])
+    app = web.Application(client_max_size=MAX_BODY,
+                          middlewares=[budget_middleware(budgets()), routes.error_middleware])
     app.cleanup_ctx.append(_resources(config, clock, transport, nonces))
     app.cleanup_ctx.append(every(SWEEP_SECONDS, _expire_offers, at_start=True))
     routes.add_routes(app.router)

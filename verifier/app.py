@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 from registry.client import RegistryClient, TrustPolicy
+from ssiwallet.infra.budget import Budget, Rate, budget_middleware
 from ssiwallet.infra.clock import Clock, system_clock
 from ssiwallet.infra.http import Transport
 from ssiwallet.infra.web import MAX_BODY, every
@@ -53,10 +54,19 @@ async def _follow_checkpoint(app: web.Application) -> None:
         log.warning("registry checkpoint: %s", exc.detail)
 
 
+def budgets() -> dict[tuple[str, str], Budget]:
+    """Fresh budgets for the routes that cost CPU without a sign-in (a session and its QR
+    code, a presentation's checks): per peer address and overall (429 beyond)."""
+    sessions = Budget(Rate(5, 20), Rate(50, 100))
+    return {("POST", "/sessions"): sessions, ("POST", "/desk/start"): sessions,
+            ("POST", "/response"): Budget(Rate(10, 20), Rate(100, 200))}
+
+
 def create_app(config: VerifierConfig, *, clock: Clock = system_clock,
                transport: Transport | None = None) -> web.Application:
     """The aiohttp application of one configured verifier (see the module docstring)."""
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[routes.error_middleware])
+    app = web.Application(client_max_size=MAX_BODY,
+                          middlewares=[budget_middleware(budgets()), routes.error_middleware])
     app.cleanup_ctx.append(_resources(config, clock, transport))
     app.cleanup_ctx.append(every(CHECKPOINT_SECONDS, _follow_checkpoint, at_start=False))
     routes.add_routes(app.router)

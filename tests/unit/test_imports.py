@@ -25,7 +25,7 @@ PUBLIC: dict[str, set[str]] = {
     "ssiwallet.core": {"b64", "claimpath", "credtype_schemas", "credtypes", "dcql",
                        "dcql_match", "didkey", "jws", "keys", "oid4vci", "oid4vp", "receipt",
                        "sdjwt", "statuslist", "strictjson", "values", "vc"},
-    "ssiwallet.infra": {"cli", "clock", "files", "http", "sqlite", "web"},
+    "ssiwallet.infra": {"budget", "cli", "clock", "files", "http", "sqlite", "web"},
     "ssiwallet.wallet": {"backup", "net", "records", "refresh", "sealed", "store", "wallet"},
     "ssiwallet.holder": {"present", "receive"},
     "registry": {"author", "cli", "cli_gov", "client", "errors", "ledger", "node", "tlog",
