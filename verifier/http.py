@@ -40,7 +40,7 @@ REQUEST_TYPE = "application/oauth-authz-req+jwt"
 
 
 STATUSES: StatusTable = {
-    SessionError: 404, **RELAYED_STATUSES,
+    SessionError: 404, "verifier.registry_untrusted": 503, **RELAYED_STATUSES,
 }
 """The verifier's HTTP status for each error class (anything else is 400)."""
 

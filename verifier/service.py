@@ -73,6 +73,10 @@ class VerifierContext:
     clock: Clock = system_clock
     registration: dict[str, Any] | None = None
     checkpoint_error: str | None = None
+    registry_untrusted: bool = False
+    """The registry's checkpoint stopped verifying (a fork, a rollback, too few witnesses):
+    no answer from it can be trusted, so the verifier fails closed until it verifies again.
+    An unreachable registry is not this: presentations then fail on their own checks."""
 
     @classmethod
     def build(cls, config: VerifierConfig, client: RegistryClient,
@@ -122,8 +126,10 @@ class VerifierContext:
             else:
                 await self.client.checkpoint()
             self.checkpoint_error = None
+            self.registry_untrusted = False
         except ClientError as exc:
             self.checkpoint_error = f"{exc.code}: {exc.detail}"
+            self.registry_untrusted = exc.code != "registry.unavailable"
             raise VerifierError(f"the registry's checkpoint does not verify: {exc.detail}",
                                 code="verifier.registry") from None
 
@@ -135,8 +141,15 @@ class VerifierContext:
             return {"nl": purpose["nl"], "en": purpose["en"]}
         return {"nl": "onbekend", "en": "unknown"}
 
+    def _require_trusted_registry(self) -> None:
+        if self.registry_untrusted:
+            raise VerifierError("the registry's checkpoint does not verify "
+                                f"({self.checkpoint_error}); this desk verifies nothing until "
+                                "it does", code="verifier.registry_untrusted")
+
     def start(self, preset_id: object) -> tuple[Session, str]:
         """A new session for a preset, and the ``openid4vp://`` link for the wallet."""
+        self._require_trusted_registry()
         preset = self.config.preset(preset_id) if isinstance(preset_id, str) else None
         if preset is None:
             raise SessionError(f"no preset {str(preset_id)[:40]!r}; this desk offers "
@@ -180,6 +193,7 @@ class VerifierContext:
             return {}
         vp_token, state = parse_response(form)
         session = self._open_session(state, now)
+        self._require_trusted_registry()
         session.status = "answering"
 
         async def consume(_: str) -> bool:
