@@ -49,6 +49,7 @@ from registry.ledger.chain import Chain
 from registry.ledger.resolve import resolve
 from registry.ledger.tx import parse_tx
 from registry.node.app import ServiceOptions, build_app
+from registry.node.http import NodeSettings
 from registry.node.node import Node, replay
 from registry.node.storage import MemoryStorage, SqliteStorage, Storage, StoredBlock
 from registry.tlog.merkle import leaf_hash
@@ -346,7 +347,8 @@ async def _appends(load: _Load, workdir: Path, rounds: int, per_issuer: int
         return count / (time.perf_counter() - start)
 
     batched = unbatched = bound = block_size = 0.0
-    async with _Server(build_app(node)) as server:
+    async with _Server(build_app(node, ServiceOptions(settings=NodeSettings.unlimited()))
+                       ) as server:
         await http_round(server.port, BLOCK_TXS)  # warm-up: connections, the load process
         for _ in range(rounds):
             rate, size = await http_round(server.port, BLOCK_TXS)
@@ -443,7 +445,8 @@ async def _resolutions(load: _Load, prefixes: list[_Prefix], rounds: int, second
     jobs = []
     for p in prefixes:
         node = Node(p.finish(), storage, None)
-        servers.append(_Server(build_app(node, ServiceOptions(close_storage=False))))
+        servers.append(_Server(build_app(node, ServiceOptions(
+            close_storage=False, settings=NodeSettings.unlimited()))))
         dids = random.Random(p.size).sample(p.dids, SAMPLE)
         jobs.append([[_get(f"/1.0/identifiers/{d}") for d in dids[c::CLIENTS]]
                      for c in range(CLIENTS)])

@@ -29,6 +29,7 @@ from ssiwallet.core import strictjson
 from ssiwallet.core.statuslist import StatusList, create_status_list_token
 from ssiwallet.core.values import StatusListId
 from ssiwallet.errors import BadValueError
+from ssiwallet.infra.budget import Budget, Rate, budget_middleware
 from ssiwallet.infra.web import (
     MAX_BODY,
     Handler,
@@ -55,6 +56,19 @@ class NodeSettings:
     public_url: str | None = None
     """The URL credentials name in ``status.status_list.uri`` (the signed ``sub``); without
     it the request's own scheme and host are used, which is right only without a proxy."""
+    tx_rate: Rate = Rate(20, 40)
+    """``POST /txs`` per peer address (per second, burst); beyond it 429 and Retry-After."""
+    tx_rate_overall: Rate = Rate(200, 400)
+    """``POST /txs`` from everybody together."""
+
+    @classmethod
+    def unlimited(cls, **kwargs: Any) -> NodeSettings:
+        """No write budget: for load tests and benchmarks that measure the node itself."""
+        return cls(tx_rate=UNLIMITED, tx_rate_overall=UNLIMITED, **kwargs)
+
+
+UNLIMITED = Rate(1e9, 1e9)
+"""A budget nobody reaches."""
 
 
 NODE = web.AppKey("node", Node)
@@ -306,9 +320,12 @@ def add_routes(router: web.UrlDispatcher) -> None:
 
 def node_application(settings: NodeSettings | None = None) -> web.Application:
     """The node's application without its node: whoever opens the node sets ``app[NODE]``."""
-    app = web.Application(middlewares=[error_middleware(STATUSES), halted_middleware],
+    settings = settings or NodeSettings()
+    txs = Budget(settings.tx_rate, settings.tx_rate_overall)
+    app = web.Application(middlewares=[budget_middleware({("POST", "/txs"): txs}),
+                                       error_middleware(STATUSES), halted_middleware],
                           client_max_size=MAX_BODY)
-    app[SETTINGS] = settings or NodeSettings()
+    app[SETTINGS] = settings
     add_routes(app.router)
     return app
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from aiohttp import web
 
 from registry.author.keyfile import load_seed
-from registry.node.app import build_app
+from registry.node.app import ServiceOptions, build_app
+from registry.node.http import NodeSettings
 from registry.node.node import Node
 from registry.node.storage import SqliteStorage
 
@@ -28,7 +29,9 @@ async def serve(db: Path, key_file: Path) -> None:
     except BaseException:
         storage.close()
         raise
-    runner = web.AppRunner(build_app(node), access_log=None)
+    # the node itself is under test here (kill -9 mid-write): no write budget in the way
+    runner = web.AppRunner(build_app(node, ServiceOptions(settings=NodeSettings.unlimited())),
+                           access_log=None)
     await runner.setup()
     try:
         site = web.TCPSite(runner, "127.0.0.1", 0)

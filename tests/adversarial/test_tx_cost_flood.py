@@ -110,7 +110,8 @@ async def test_12_costly_senders_do_not_stop_honest_reads(registry_node: Registr
         await asyncio.sleep(0.3)  # every sender has a request in flight
         loaded = await read_latencies(reg)
     refused = sum(flood.statuses.values())
-    assert set(flood.statuses) <= {403, 422}, flood.statuses
+    # refused by signature or rule (403, 422), or by the per-client write budget (429)
+    assert set(flood.statuses) <= {403, 422, 429}, flood.statuses
     assert refused >= SENDERS, flood.statuses  # the senders were served too, and refused
     median = statistics.median(loaded)
     print(f"honest read median: unloaded {unloaded * 1000:.2f} ms, under {SENDERS} costly "

@@ -57,8 +57,6 @@ async def test_rapid_verifier_sessions_are_limited_per_client(
     assert status == 201, body
 
 
-@pytest.mark.xfail(strict=True, reason="the registry's POST /txs budget is not wired yet: the "
-                   "kill -9 test's writers (one loopback client, ~950 posts/s) would see 429")
 async def test_rapid_registry_posts_are_limited_per_client(registry_node: RegistryFactory
                                                            ) -> None:
     reg = await registry_node()
