@@ -147,7 +147,8 @@ async def _token_endpoint(session: Client, issuer: str) -> str:
 
 
 def _check_copy(token: str, key: Ed25519PrivateKey, vct: str,
-                issuer_keys: Mapping[str, PublicKey], now: int) -> VerifiedVc:
+                issuer_keys: Mapping[str, PublicKey], now: int, status_prefix: str
+                ) -> VerifiedVc:
     vc = verify_vc(token, keys=issuer_keys, now=now, key_binding=None, expect_kb=False)
     cnf = vc.claims.get("cnf")
     if not isinstance(cnf, dict) or cnf.get("jwk") != key.public_key.to_jwk():
@@ -157,6 +158,10 @@ def _check_copy(token: str, key: Ed25519PrivateKey, vct: str,
                    "oid4vci.wrong_type")
     if vc.status is None:
         raise _err("a copy has no status reference", "oid4vci.no_status")
+    if not vc.status.uri.startswith(status_prefix):
+        raise _err(f"a copy's status list is not on the wallet's registry "
+                   f"({vc.status.uri[:100]!r}): no verifier could check it",
+                   "oid4vci.status_not_on_registry")
     return vc
 
 
@@ -228,7 +233,8 @@ async def _verify_all(received: list[dict[str, Any]], keys: list[Ed25519PrivateK
     for item, key in zip(received, keys, strict=False):
         token = str(item["credential"])
         issuer_keys = await registry.issuer_keys(keys_named(token))
-        out.append(ReceivedCopy(token, key, _check_copy(token, key, vct, issuer_keys, now)))
+        out.append(ReceivedCopy(token, key, _check_copy(token, key, vct, issuer_keys, now,
+                                                        f"{registry.base_url}/status/")))
     first = out[0].verified
     if any(c.verified.iss != first.iss or c.verified.disclosed != first.disclosed for c in out):
         raise _err("the copies do not carry the same issuer and claims",

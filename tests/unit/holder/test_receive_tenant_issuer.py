@@ -41,6 +41,8 @@ def answer(obj: object, status: int = 200) -> Response:
 
 
 class Registry:
+    base_url = "https://registry.example"
+
     async def issuer_keys(self, refs: Iterable[IssuerKeyRef]) -> dict[str, Ed25519PublicKey]:
         out = {}
         for ref in refs:
