@@ -325,6 +325,8 @@ def t_oid4vci_receive(data: bytes) -> object:
         return Response(status, body, {"content-type": "application/json"}, request.url)
 
     class NoRegistry:
+        base_url = STATUS_URI.split("/status/")[0]
+
         async def issuer_keys(self, refs: object) -> dict[str, Any]:
             return _vc_keys()
 
