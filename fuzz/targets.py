@@ -9,6 +9,7 @@ re-raises anything else as a finding.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import tempfile
 from collections.abc import Callable, Coroutine, Mapping
@@ -84,10 +85,8 @@ def preload() -> None:
 
 def run_one(name: str, data: bytes) -> None:
     """Run target ``name`` on ``data``: an ``SsiError`` is an answer, anything else raises."""
-    try:
+    with contextlib.suppress(SsiError):  # our own typed refusal is a correct answer
         TARGETS[name](data)
-    except SsiError:
-        pass
 
 
 def text(data: bytes) -> str:
@@ -212,10 +211,8 @@ def t_values(data: bytes) -> object:
     value = text(data)
     out: list[object] = []
     for kind in (HttpOrigin, DidUrl, Vct, StatusListId):
-        try:
+        with contextlib.suppress(SsiError):  # a refused value is a correct answer
             out.append(kind(value))
-        except SsiError:
-            pass
     return out
 
 

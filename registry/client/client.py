@@ -21,6 +21,7 @@ Issuer keys are found first, then handed to the pure, synchronous ``verify_vc``:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -283,11 +284,9 @@ class RegistryClient(TrustedTransport):
     def _status_list_id(self, uri: object) -> StatusListId:
         """The list id if ``uri`` is exactly ``<base_url>/status/<list id>``; never others."""
         prefix = self.base_url + "/status/"
-        try:
+        with contextlib.suppress(BadValueError):  # a bad id is refused just below
             if isinstance(uri, str) and uri.startswith(prefix):
                 return StatusListId(uri[len(prefix):])
-        except BadValueError:
-            pass
         raise ClientError(f"status list {str(uri)[:100]!r} is not on {self.base_url}",
                           code="registry.status_uri_refused")
 

@@ -15,6 +15,7 @@ the connection goes where the judgement was made (no second lookup to rebind).
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Mapping
@@ -132,10 +133,8 @@ def _literal_ip(host: str) -> IpAddress | None:
     curl and ``getaddrinfo`` all honour; ``ipaddress`` alone accepts only dotted quads.
     """
     bare = host.strip("[]")
-    try:
+    with contextlib.suppress(ValueError):  # not in standard notation: try inet_aton's forms
         return ipaddress.ip_address(bare)
-    except ValueError:
-        pass
     try:
         return ipaddress.IPv4Address(socket.inet_aton(bare))
     except (OSError, ValueError):
